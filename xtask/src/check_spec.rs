@@ -239,10 +239,10 @@ fn find_closed_objects(
     match schema {
         Value::Mapping(map) => {
             if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
-                if seen.insert(reference.to_owned()) {
-                    if let Some(target) = lookup(spec, reference) {
-                        find_closed_objects(spec, reference, target, seen, problems);
-                    }
+                if seen.insert(reference.to_owned())
+                    && let Some(target) = lookup(spec, reference)
+                {
+                    find_closed_objects(spec, reference, target, seen, problems);
                 }
                 return;
             }

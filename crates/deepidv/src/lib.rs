@@ -1,1 +1,85 @@
+//! Rust SDK for [DeepIDV](https://deepidv.com)'s hosted identity-verification sessions.
+//!
+//! Create a verification session for an applicant, fetch its results (document OCR, face match,
+//! liveness, screening), list sessions, and record a decision.
+//!
+//! The surface is the official SDK's (`create`, `retrieve`, `list` with `limit`/`offset`/`status`,
+//! `update_status`); the wire is DeepIDV's REST API as it really is (snake_case bodies,
+//! `next_token` pagination, `PATCH /v1/sessions/{id}/update-status`). Where the API lacks what the
+//! surface offers (`offset` and `status` on list) the SDK provides it on top, and says what it
+//! costs.
+//!
+//! ```no_run
+//! use deepidv::{Client, SessionCreateInput, SessionListParams, SessionStatusUpdate};
+//!
+//! # async fn run() -> deepidv::Result<()> {
+//! let client = Client::from_env()?; // DEEPIDV_API_KEY, optional DEEPIDV_BASE_URL
+//! let sessions = client.sessions();
+//!
+//! let created = sessions
+//!     .create(SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890").external_id("applicant-42"))
+//!     .await?;
+//! println!("send the applicant to {}", created.session_url);
+//!
+//! let found = sessions.retrieve(&created.id).await?;
+//! println!("status: {}", found.session_record.status);
+//!
+//! let mine = sessions.list(SessionListParams::new().external_id("applicant-42")).await?;
+//! println!("{} session(s) for applicant-42", mine.data.len());
+//!
+//! sessions.update_status(&created.id, SessionStatusUpdate::Verified).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Behaviour
+//!
+//! - **Validation**: inputs are checked before sending; a bad one fails with
+//!   [`Error::Validation`] naming the field, and nothing is sent.
+//! - **Retries**: reads and status updates retry on 429, 5xx, timeouts and network errors. Create
+//!   retries only on 429 or when the request never left, because DeepIDV has no idempotency key
+//!   and a repeated create invites the applicant twice. See [`Error::is_retryable`].
+//! - **Forgiving decoding**: unknown fields are ignored, unknown enum values are kept
+//!   (`Unknown(String)`), `null` equals absent, timestamps are kept as text ([`Timestamp`]).
+//! - **Security**: TLS by default, `http://` only to loopback, redirects never followed, the key
+//!   marked sensitive and never shown by `Debug` or `Display`.
+//!
+//! # Features
+//!
+//! - `rustls` (default): TLS through rustls with the `ring` provider and the platform's roots.
+//! - `native-tls`: TLS through the platform's library.
 
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+mod error;
+mod input;
+pub mod model;
+mod retry;
+mod sessions;
+mod validate;
+
+pub use client::Client;
+pub use config::{
+    API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_INITIAL_RETRY_DELAY,
+    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+};
+pub use error::{BoxError, Error, ErrorResponse, Operation};
+pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
+pub use model::{
+    Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
+    SessionRetrieveResult, SessionStatus, SessionType, Timestamp, User,
+};
+pub use sessions::Sessions;
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The HTTP client library the SDK uses, for [`ClientBuilder::http_client_builder`].
+pub use reqwest;
+
+/// The README's examples, compiled as doctests so that they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

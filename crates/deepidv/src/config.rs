@@ -1,0 +1,342 @@
+//! [`ClientBuilder`]: everything a [`Client`] is configured with, checked when it is built.
+
+use std::{fmt, time::Duration};
+
+use reqwest::{
+    Url,
+    header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT},
+    redirect,
+};
+
+use crate::{Client, Error, Result, client::ClientInner, retry::RetryPolicy};
+
+/// DeepIDV's API host; the same for sandbox and live keys (the key decides).
+pub const DEFAULT_BASE_URL: &str = "https://api.deepidv.com";
+/// How long one attempt may take, from sending to the last byte of the answer.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many times a failed call is tried again (when its failure is retryable).
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// The ceiling of the first retry's random delay; it doubles per retry, up to 30 s.
+pub const DEFAULT_INITIAL_RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// The environment variable [`Client::from_env`] reads the API key from.
+pub const API_KEY_ENV: &str = "DEEPIDV_API_KEY";
+/// The environment variable [`Client::from_env`] reads an optional base URL from.
+pub const BASE_URL_ENV: &str = "DEEPIDV_BASE_URL";
+
+const USER_AGENT_VALUE: &str = concat!("deepidv-rust/", env!("CARGO_PKG_VERSION"));
+
+/// Configures a [`Client`]. Start from [`Client::builder`].
+///
+/// ```
+/// use std::time::Duration;
+/// let client = deepidv::Client::builder()
+///     .api_key("sk_live_example")
+///     .timeout(Duration::from_secs(10))
+///     .max_retries(2)
+///     .build()?;
+/// # Ok::<(), deepidv::Error>(())
+/// ```
+#[must_use]
+pub struct ClientBuilder {
+    api_key: Option<String>,
+    base_url: Option<String>,
+    timeout: Duration,
+    max_retries: u32,
+    initial_retry_delay: Duration,
+    http: Option<reqwest::ClientBuilder>,
+    allow_insecure_http: bool,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            api_key: None,
+            base_url: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_retries: DEFAULT_MAX_RETRIES,
+            initial_retry_delay: DEFAULT_INITIAL_RETRY_DELAY,
+            http: None,
+            allow_insecure_http: false,
+        }
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+            .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
+            .field("max_retries", &self.max_retries)
+            .field("initial_retry_delay", &self.initial_retry_delay)
+            .field("http_client_builder", &self.http.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// The API key (required). Sent as the `x-api-key` header, marked sensitive.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().api_key("sk_live_example");
+    /// ```
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Where the API lives; default `https://api.deepidv.com`. A trailing slash or a path prefix
+    /// (`https://proxy.example/deepidv/`) works. `http://` is accepted only for loopback hosts
+    /// unless [`allow_insecure_http`](Self::allow_insecure_http) is set.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().base_url("http://127.0.0.1:12111");
+    /// ```
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// How long one attempt may take, from sending to the last byte of the answer; default 30 s.
+    /// Retries get a fresh timeout each.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().timeout(std::time::Duration::from_secs(5));
+    /// ```
+    pub fn timeout(mut self, per_attempt: Duration) -> Self {
+        self.timeout = per_attempt;
+        self
+    }
+
+    /// How many times a retryable failure is tried again; default 3. Zero turns retries off.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().max_retries(0);
+    /// ```
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.max_retries = retries;
+        self
+    }
+
+    /// The ceiling of the first retry's random delay; default 500 ms. Retry `n` waits a random time
+    /// between zero and `delay · 2ⁿ` (at most 30 s), unless the server sent `Retry-After`.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().initial_retry_delay(std::time::Duration::from_millis(100));
+    /// ```
+    pub fn initial_retry_delay(mut self, delay: Duration) -> Self {
+        self.initial_retry_delay = delay;
+        self
+    }
+
+    /// Starts the HTTP client from this builder, for proxies, extra root certificates, connection
+    /// pools and the like. The SDK still applies its own redirect policy (none are followed),
+    /// default headers and timeout on top.
+    ///
+    /// ```
+    /// let http = reqwest::Client::builder().pool_max_idle_per_host(4);
+    /// let builder = deepidv::Client::builder().http_client_builder(http);
+    /// ```
+    pub fn http_client_builder(mut self, builder: reqwest::ClientBuilder) -> Self {
+        self.http = Some(builder);
+        self
+    }
+
+    /// Accepts `http://` base URLs to hosts other than loopback; default false. The API key would
+    /// travel in clear text: use this only inside a trusted network.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().allow_insecure_http(true);
+    /// ```
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// Checks the configuration and builds the client.
+    ///
+    /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
+    /// value, a base URL that is not an absolute http(s) URL (or is `http://` to a non-loopback
+    /// host without [`allow_insecure_http`](Self::allow_insecure_http)), a zero timeout, or an HTTP
+    /// client that cannot be built.
+    ///
+    /// ```
+    /// let err = deepidv::Client::builder().api_key("").build().unwrap_err();
+    /// assert!(matches!(err, deepidv::Error::Config { .. }));
+    /// ```
+    pub fn build(self) -> Result<Client> {
+        let api_key = self
+            .api_key
+            .ok_or_else(|| Error::config("api_key is required (set it or DEEPIDV_API_KEY)"))?;
+        let key_header = api_key_header(&api_key)?;
+        let base_url = base_url(
+            self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
+            self.allow_insecure_http,
+        )?;
+        if self.timeout.is_zero() {
+            return Err(Error::config("timeout must be greater than zero"));
+        }
+
+        let mut headers = HeaderMap::new();
+        headers.insert("x-api-key", key_header);
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+
+        install_crypto_provider();
+        let http = self
+            .http
+            .unwrap_or_default()
+            .redirect(redirect::Policy::none())
+            .default_headers(headers)
+            .user_agent(USER_AGENT_VALUE)
+            .timeout(self.timeout)
+            .build()
+            .map_err(|e| Error::Config {
+                message: "the HTTP client could not be built".to_owned(),
+                source: Some(Box::new(e)),
+            })?;
+
+        let raw = deepidv_raw::Client::new_with_client(&base_url, http, deepidv_raw::Hooks::new());
+        let retry = RetryPolicy::new(self.max_retries, self.initial_retry_delay);
+        Ok(Client::from_inner(ClientInner {
+            raw,
+            retry,
+            api_key,
+            base_url,
+            timeout: self.timeout,
+        }))
+    }
+}
+
+/// The key as a sensitive header value, or why it cannot be one.
+fn api_key_header(key: &str) -> Result<HeaderValue> {
+    if key.trim().is_empty() {
+        return Err(Error::config("api_key is empty"));
+    }
+    if key.trim() != key {
+        return Err(Error::config("api_key has leading or trailing whitespace"));
+    }
+    // Keys are printable ASCII; anything else (a pasted newline, a non-ASCII look-alike) is a
+    // mistake that would otherwise surface as a confusing 401.
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::config(
+            "api_key contains characters other than printable ASCII",
+        ));
+    }
+    let mut value = HeaderValue::from_str(key)
+        .map_err(|_| Error::config("api_key cannot be sent as an HTTP header"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// The base URL without a trailing slash, checked.
+fn base_url(text: &str, allow_insecure_http: bool) -> Result<String> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::config(format!("base_url `{text}` is not an absolute URL: {e}")))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" => {
+            return Err(Error::config(format!(
+                "base_url `{text}` uses http to a non-loopback host; the API key would travel in clear text \
+                 (use https, or allow_insecure_http(true) inside a trusted network)"
+            )));
+        }
+        other => {
+            return Err(Error::config(format!(
+                "base_url `{text}` has scheme `{other}`; use https"
+            )));
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::config(format!("base_url `{text}` has no host")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config("base_url must not contain credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(Error::config(format!(
+            "base_url `{text}` must not have a query or fragment"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// With the `rustls` feature, reqwest needs a process-wide crypto provider; install `ring` unless
+/// the application already installed one.
+fn install_crypto_provider() {
+    #[cfg(feature = "rustls")]
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: a provider is installed either way.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_normalised() {
+        assert_eq!(
+            base_url("https://api.deepidv.com/", false).unwrap(),
+            "https://api.deepidv.com"
+        );
+        assert_eq!(
+            base_url("https://proxy.example/deepidv/", false).unwrap(),
+            "https://proxy.example/deepidv"
+        );
+        assert_eq!(
+            base_url("http://127.0.0.1:8080", false).unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            base_url("http://[::1]:8080/", false).unwrap(),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            base_url("http://localhost:8080", false).unwrap(),
+            "http://localhost:8080"
+        );
+    }
+
+    #[test]
+    fn unsafe_or_malformed_base_urls_are_refused() {
+        for bad in [
+            "api.deepidv.com",
+            "ftp://api.deepidv.com",
+            "http://api.deepidv.com",
+            "https://user:pw@api.deepidv.com",
+            "https://api.deepidv.com/?x=1",
+            "http://10.0.0.1",
+        ] {
+            assert!(
+                matches!(base_url(bad, false), Err(Error::Config { .. })),
+                "{bad}"
+            );
+        }
+        assert!(base_url("http://10.0.0.1", true).is_ok());
+    }
+
+    #[test]
+    fn keys_must_be_header_values() {
+        assert!(api_key_header("sk_live_abc").unwrap().is_sensitive());
+        for bad in ["", "   ", " sk", "sk\n", "sk\u{7f}x", "clé"] {
+            assert!(
+                matches!(api_key_header(bad), Err(Error::Config { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+}

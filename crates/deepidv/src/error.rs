@@ -1,0 +1,681 @@
+//! [`Error`]: every way a call can fail, as one `#[non_exhaustive]` enum.
+//!
+//! HTTP failures keep the whole answer ([`ErrorResponse`]: status, headers, body) whatever the body
+//! is: DeepIDV's JSON error, the plain-text 402, or an HTML page from a proxy. `Display` is one
+//! bounded line and never contains the API key.
+
+use std::{fmt, time::Duration};
+
+use reqwest::{StatusCode, header::HeaderMap};
+
+/// A boxed error kept as the `source()` of transport and decoding failures.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The longest message kept, in characters (a proxy's HTML page is not a message).
+const MAX_MESSAGE_CHARS: usize = 300;
+/// The most body text an [`ErrorResponse`] keeps, in bytes.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Why a call failed.
+///
+/// Match on the variant for the kind of failure; the accessors ([`Error::status`],
+/// [`Error::retry_after`], [`Error::is_retryable`], [`Error::message`]) answer the common questions
+/// for every variant.
+///
+/// ```
+/// # async fn run(sessions: deepidv::Sessions) {
+/// match sessions.retrieve("a1b2c3d4").await {
+///     Ok(found) => println!("{}", found.session_record.status),
+///     Err(deepidv::Error::NotFound { .. }) => println!("no such session"),
+///     Err(e) if e.is_retryable() => println!("try again later: {e}"),
+///     Err(e) => println!("failed: {e}"),
+/// }
+/// # }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input was refused: by the SDK before anything was sent (`field` names it, `response` is
+    /// `None`), or by the server with HTTP 400 (`response` holds the answer, with any `hints`).
+    #[error("{}", describe_validation(field.as_deref(), message, response.as_deref()))]
+    Validation {
+        /// The input field at fault, when the SDK found the problem.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+        /// The server's answer, when the server refused the request.
+        response: Option<Box<ErrorResponse>>,
+    },
+    /// HTTP 401: the API key is not valid.
+    #[error("authentication failed ({response}): {message}")]
+    Authentication {
+        /// The server's explanation.
+        message: String,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// HTTP 402: the organization has no funds or no subscription for this.
+    #[error("insufficient funds ({response}): {message}")]
+    InsufficientFunds {
+        /// The server's explanation.
+        message: String,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// HTTP 403: the key may not do this (a missing key, a sandbox key used for a write, or
+    /// another organization's session).
+    #[error("not authorized ({response}): {message}")]
+    Authorization {
+        /// The server's explanation.
+        message: String,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// HTTP 404: no such session (or, for create, no such workflow).
+    #[error("not found ({response}): {message}")]
+    NotFound {
+        /// The server's explanation.
+        message: String,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// HTTP 429: over the rate limit, after the retries the client is configured for.
+    #[error("rate limited ({response}): {message}")]
+    RateLimit {
+        /// The server's explanation.
+        message: String,
+        /// How long the server asked to wait (`Retry-After`), if it said.
+        retry_after: Option<Duration>,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// Any other non-success status, redirects (which are never followed) included.
+    #[error("API error ({response}): {message}")]
+    Api {
+        /// The server's explanation, or `HTTP <status>`.
+        message: String,
+        /// The server's answer.
+        response: Box<ErrorResponse>,
+    },
+    /// An attempt took longer than the configured per-attempt timeout (after any retries).
+    #[error("timed out ({operation}): {message}")]
+    Timeout {
+        /// What timed out.
+        message: String,
+        /// The operation that was running.
+        operation: Operation,
+        /// Whether the request may have reached the server (false when it timed out connecting).
+        maybe_sent: bool,
+    },
+    /// The connection failed (after any retries).
+    #[error("network error ({operation}): {message}")]
+    Network {
+        /// What failed.
+        message: String,
+        /// The operation that was running.
+        operation: Operation,
+        /// Whether the request may have reached the server (false when no connection was made).
+        maybe_sent: bool,
+        /// The transport's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A success answer whose body does not fit the contract. For create, the session may exist.
+    #[error("unexpected response ({operation}): {message}")]
+    Decode {
+        /// What did not fit.
+        message: String,
+        /// The operation that was running.
+        operation: Operation,
+        /// The decoder's error, if there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The client's configuration was refused when it was built.
+    #[error("invalid configuration: {message}")]
+    Config {
+        /// What is wrong.
+        message: String,
+        /// The underlying error, if there was one.
+        #[source]
+        source: Option<BoxError>,
+    },
+}
+
+impl Error {
+    /// The HTTP status the server answered with, if the failure was an HTTP answer.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert_eq!(e.status(), None);
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        self.response().map(ErrorResponse::status)
+    }
+
+    /// How long the server asked to wait before trying again (`Retry-After`, in seconds or as an
+    /// HTTP date), on any HTTP failure that carried one.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert_eq!(e.retry_after(), None);
+    /// ```
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimit { retry_after, .. } => *retry_after,
+            _ => self.response().and_then(|r| parse_retry_after(r.headers())),
+        }
+    }
+
+    /// Whether trying the same call again could succeed, for the operation that failed.
+    ///
+    /// Reads and status updates are retryable on 429, 5xx, timeouts and network errors. A create is
+    /// retryable only on 429 or when the request certainly never reached the server, because
+    /// DeepIDV has no idempotency key: repeating an ambiguous create can create a second session
+    /// and invite the applicant twice.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert!(!e.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimit { .. } => true,
+            Error::Api { response, .. } => {
+                response.operation().is_repeatable()
+                    && StatusCode::from_u16(response.status()).is_ok_and(|s| s.is_server_error())
+            }
+            Error::Timeout {
+                operation,
+                maybe_sent,
+                ..
+            }
+            | Error::Network {
+                operation,
+                maybe_sent,
+                ..
+            } => operation.is_repeatable() || !maybe_sent,
+            _ => false,
+        }
+    }
+
+    /// The explanation alone: the server's `message`, `error` or `detail`, or the SDK's own.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert!(e.message().contains("api_key"));
+    /// ```
+    pub fn message(&self) -> &str {
+        match self {
+            Error::Validation { message, .. }
+            | Error::Authentication { message, .. }
+            | Error::InsufficientFunds { message, .. }
+            | Error::Authorization { message, .. }
+            | Error::NotFound { message, .. }
+            | Error::RateLimit { message, .. }
+            | Error::Api { message, .. }
+            | Error::Timeout { message, .. }
+            | Error::Network { message, .. }
+            | Error::Decode { message, .. }
+            | Error::Config { message, .. } => message,
+        }
+    }
+
+    /// The server's answer, for failures that were HTTP answers.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert!(e.response().is_none());
+    /// ```
+    pub fn response(&self) -> Option<&ErrorResponse> {
+        match self {
+            Error::Validation { response, .. } => response.as_deref(),
+            Error::Authentication { response, .. }
+            | Error::InsufficientFunds { response, .. }
+            | Error::Authorization { response, .. }
+            | Error::NotFound { response, .. }
+            | Error::RateLimit { response, .. }
+            | Error::Api { response, .. } => Some(response),
+            _ => None,
+        }
+    }
+
+    /// A client-side validation failure naming `field`.
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: Some(field.to_owned()),
+            message: message.into(),
+            response: None,
+        }
+    }
+
+    /// A configuration failure.
+    pub(crate) fn config(message: impl Into<String>) -> Self {
+        Error::Config {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A non-success HTTP answer, classified by status.
+    pub(crate) fn from_response(response: ErrorResponse) -> Self {
+        let message = response.message();
+        let response = Box::new(response);
+        match response.status() {
+            400 => Error::Validation {
+                field: None,
+                message,
+                response: Some(response),
+            },
+            401 => Error::Authentication { message, response },
+            402 => Error::InsufficientFunds { message, response },
+            403 => Error::Authorization { message, response },
+            404 => Error::NotFound { message, response },
+            429 => Error::RateLimit {
+                message,
+                retry_after: parse_retry_after(response.headers()),
+                response,
+            },
+            _ => Error::Api { message, response },
+        }
+    }
+}
+
+/// Translates what the generated client returned into an [`Error`]. Every non-2xx answer arrives
+/// here as `UnexpectedResponse` with its body buffered (the `deepidv-raw` hooks see to that), so
+/// one function reads every error body.
+pub(crate) async fn from_raw(
+    operation: Operation,
+    raw: progenitor_client::Error<deepidv_raw::types::ApiError>,
+    secret: &str,
+) -> Error {
+    use progenitor_client::Error as Raw;
+    let may_exist = if operation.is_repeatable() {
+        ""
+    } else {
+        "; the session may have been created"
+    };
+    match raw {
+        Raw::UnexpectedResponse(response) => {
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = match response.bytes().await {
+                Ok(body) => body,
+                Err(e) => return from_transport(operation, e, secret),
+            };
+            if status.is_success() {
+                return Error::Decode {
+                    message: format!(
+                        "HTTP {} is not the documented 200{may_exist}",
+                        status.as_u16()
+                    ),
+                    operation,
+                    source: None,
+                };
+            }
+            Error::from_response(ErrorResponse::new(
+                operation,
+                status.as_u16(),
+                headers,
+                &body,
+                secret,
+            ))
+        }
+        Raw::ErrorResponse(value) => {
+            let status = value.status().as_u16();
+            let headers = value.headers().clone();
+            let body = serde_json::to_vec(value.as_ref()).unwrap_or_default();
+            Error::from_response(ErrorResponse::new(
+                operation, status, headers, &body, secret,
+            ))
+        }
+        Raw::InvalidResponsePayload(_, e) => Error::Decode {
+            message: format!(
+                "the body does not fit the contract: {}{may_exist}",
+                one_line(&e.to_string())
+            ),
+            operation,
+            source: Some(Box::new(e)),
+        },
+        Raw::CommunicationError(e) | Raw::ResponseBodyError(e) | Raw::InvalidUpgrade(e) => {
+            from_transport(operation, e, secret)
+        }
+        // Produced before anything is handed to reqwest; the facade validates first, so this is
+        // a value the generated builders refused.
+        Raw::InvalidRequest(message) => Error::Validation {
+            field: None,
+            message: redact(&message, secret),
+            response: None,
+        },
+        Raw::Custom(message) => Error::Decode {
+            message: redact(&message, secret),
+            operation,
+            source: None,
+        },
+    }
+}
+
+/// A reqwest failure: a timeout, a connection that could not be made, or one lost on the way.
+fn from_transport(operation: Operation, e: reqwest::Error, secret: &str) -> Error {
+    let maybe_sent = !e.is_connect();
+    // reqwest's message names the URL, never headers; scrubbed all the same.
+    let message = redact(&one_line(&error_chain(&e)), secret);
+    if e.is_builder() {
+        Error::Config {
+            message,
+            source: Some(Box::new(e)),
+        }
+    } else if e.is_timeout() {
+        Error::Timeout {
+            message,
+            operation,
+            maybe_sent,
+        }
+    } else {
+        Error::Network {
+            message,
+            operation,
+            maybe_sent,
+            source: Box::new(e),
+        }
+    }
+}
+
+/// `e` and its sources, joined with `: ` (reqwest's own message alone is often just
+/// "error sending request").
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+fn describe_validation(
+    field: Option<&str>,
+    message: &str,
+    response: Option<&ErrorResponse>,
+) -> String {
+    match (field, response) {
+        (_, Some(response)) => format!("invalid request ({response}): {message}"),
+        (Some(field), None) => format!("invalid {field}: {message} (nothing was sent)"),
+        (None, None) => format!("invalid request: {message} (nothing was sent)"),
+    }
+}
+
+/// The four operations of the sessions API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Operation {
+    /// `POST /v1/sessions`.
+    CreateSession,
+    /// `GET /v1/sessions/{id}`.
+    RetrieveSession,
+    /// `GET /v1/sessions`.
+    ListSessions,
+    /// `PATCH /v1/sessions/{id}/update-status`.
+    UpdateSessionStatus,
+}
+
+impl Operation {
+    /// The operation's id in the API reference, such as `createSession`.
+    ///
+    /// ```
+    /// assert_eq!(deepidv::Operation::CreateSession.as_str(), "createSession");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CreateSession => "createSession",
+            Operation::RetrieveSession => "retrieveSession",
+            Operation::ListSessions => "listSessions",
+            Operation::UpdateSessionStatus => "updateSessionStatus",
+        }
+    }
+
+    /// Whether sending the request twice has the same effect as sending it once. Create is the
+    /// one operation that is not: DeepIDV has no idempotency key for sessions.
+    pub(crate) fn is_repeatable(self) -> bool {
+        !matches!(self, Operation::CreateSession)
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A non-success HTTP answer, kept whole: status, headers, body (up to 16 KiB of text) and the
+/// validation `hints` if the body had any.
+///
+/// `Display` is the short form used inside [`Error`]'s message: `retrieveSession, HTTP 404`.
+#[derive(Clone, Debug)]
+pub struct ErrorResponse {
+    operation: Operation,
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+    hints: Vec<serde_json::Value>,
+    message: String,
+}
+
+impl ErrorResponse {
+    /// Reads a buffered answer. `secret` (the API key) is removed from everything kept.
+    pub(crate) fn new(
+        operation: Operation,
+        status: u16,
+        headers: HeaderMap,
+        body: &[u8],
+        secret: &str,
+    ) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let text = redact(&text, secret);
+        let parsed: Option<deepidv_raw::types::ApiError> = serde_json::from_str(&text).ok();
+        let from_json = parsed.as_ref().and_then(|e| {
+            [&e.message, &e.error, &e.detail]
+                .into_iter()
+                .flatten()
+                .map(|m| m.trim())
+                .find(|m| !m.is_empty())
+                .map(str::to_owned)
+        });
+        let message = match from_json {
+            Some(message) => one_line(&message),
+            None if !text.trim().is_empty() => one_line(text.trim()),
+            None => format!("HTTP {status}"),
+        };
+        let hints = parsed.and_then(|e| e.hints).unwrap_or_default();
+        Self {
+            operation,
+            status,
+            headers,
+            body: truncate(&text, MAX_BODY_BYTES).to_owned(),
+            hints,
+            message,
+        }
+    }
+
+    /// The operation that was answered.
+    pub fn operation(&self) -> Operation {
+        self.operation
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers (a request id, `Retry-After`, a redirect's `Location`, ...).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The body as text (lossily decoded, at most 16 KiB), whatever its content type.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+
+    /// The validation hints of a JSON error body (`{"message": ..., "hints": [...]}`); empty when
+    /// there were none. Their shape is not documented, so they are raw JSON.
+    pub fn hints(&self) -> &[serde_json::Value] {
+        &self.hints
+    }
+
+    fn message(&self) -> String {
+        self.message.clone()
+    }
+}
+
+impl fmt::Display for ErrorResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, HTTP {}", self.operation, self.status)
+    }
+}
+
+/// `Retry-After` as a duration: delay-seconds or an HTTP date (a date in the past is zero).
+pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// `text` with every occurrence of `secret` replaced.
+pub(crate) fn redact(text: &str, secret: &str) -> String {
+    if secret.is_empty() || !text.contains(secret) {
+        return text.to_owned();
+    }
+    text.replace(secret, "[redacted]")
+}
+
+/// One line of at most [`MAX_MESSAGE_CHARS`] characters: control characters become spaces and runs
+/// of whitespace collapse.
+pub(crate) fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().min(MAX_MESSAGE_CHARS + 3));
+    let mut chars = 0;
+    let mut last_space = false;
+    for c in text.chars() {
+        let c = if c.is_control() || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' && last_space {
+            continue;
+        }
+        if chars == MAX_MESSAGE_CHARS {
+            out.push('…');
+            break;
+        }
+        last_space = c == ' ';
+        out.push(c);
+        chars += 1;
+    }
+    out.trim_end().to_owned()
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> ErrorResponse {
+        ErrorResponse::new(
+            Operation::RetrieveSession,
+            status,
+            HeaderMap::new(),
+            body.as_bytes(),
+            "sk_live_secret",
+        )
+    }
+
+    #[test]
+    fn message_precedence_is_message_error_detail_text_status() {
+        assert_eq!(
+            answer(400, r#"{"message":"m","error":"e","detail":"d"}"#).message,
+            "m"
+        );
+        assert_eq!(
+            answer(400, r#"{"message":"  ","error":"e","detail":"d"}"#).message,
+            "e"
+        );
+        assert_eq!(answer(401, r#"{"detail":"d"}"#).message, "d");
+        assert_eq!(
+            answer(402, "Insufficient funds or subscription.\n").message,
+            "Insufficient funds or subscription."
+        );
+        assert_eq!(answer(500, "  ").message, "HTTP 500");
+    }
+
+    #[test]
+    fn messages_are_one_bounded_line() {
+        let long = format!("<html>\n<body>{}</body></html>", "x".repeat(2000));
+        let message = answer(502, &long).message;
+        assert!(!message.contains('\n'));
+        assert!(message.chars().count() <= MAX_MESSAGE_CHARS + 1);
+        assert!(message.ends_with('…'));
+    }
+
+    #[test]
+    fn the_key_is_redacted_from_message_and_body() {
+        let kept = answer(401, r#"{"error":"Invalid API key sk_live_secret"}"#);
+        assert_eq!(kept.message, "Invalid API key [redacted]");
+        assert!(!kept.body().contains("sk_live_secret"));
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(parse_retry_after(&headers), Some(Duration::from_secs(7)));
+        let later = std::time::SystemTime::now() + Duration::from_secs(120);
+        headers.insert(
+            "retry-after",
+            httpdate::fmt_http_date(later).parse().unwrap(),
+        );
+        let parsed = parse_retry_after(&headers).unwrap();
+        assert!(
+            parsed > Duration::from_secs(100) && parsed <= Duration::from_secs(120),
+            "{parsed:?}"
+        );
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
+        headers.insert("retry-after", "soon".parse().unwrap());
+        assert_eq!(parse_retry_after(&headers), None);
+    }
+
+    #[test]
+    fn truncation_respects_character_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+    }
+}

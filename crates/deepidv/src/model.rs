@@ -1,0 +1,114 @@
+//! The API's data: sessions, people, check results, and the shapes calls return.
+//!
+//! Wire models ([`Session`], [`User`], [`AnalysisData`] and what they contain) are generated from
+//! `openapi.yaml` and re-exported here. They are `#[non_exhaustive]`, so a field DeepIDV adds is
+//! not a breaking change; every field below the nine required [`Session`] fields is an `Option`.
+//! Enumerations are open: a value this version does not know decodes as `Unknown(String)`.
+
+use std::collections::HashMap;
+
+use deepidv_raw::types;
+
+pub use deepidv_raw::types::{
+    AdverseMediaData, AnalysisData, CompareFacesData,
+    CompareFacesDataFaceMatchResult as FaceMatchResult, CustomFormAnswer, DeclineReason,
+    DeclinedData, DocumentRiskData, ExtractedField, FaceDetail, FaceDetailAgeRange as AgeRange,
+    FaceDetailBoundingBox as BoundingBox, FaceDetailGender as Gender,
+    FaceDetailLandmarksItem as Landmark, FaceDetailPose as Pose, FaceDetailQuality as ImageQuality,
+    FailedAttempt, FailureData, IdAnalysisData, LocationDetails, NewsArticle, NewsExposure,
+    PepSanctionsData, ScreeningMatch, SelectedDocumentTypes, Session, SessionLink as Link, User,
+};
+pub use deepidv_raw::{Location, MetaData, SessionProgress, SessionStatus, SessionType, Timestamp};
+
+/// A new session, from [`Sessions::create`](crate::Sessions::create).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SessionCreateResult {
+    /// The session's id.
+    pub id: String,
+    /// The hosted verification page to send the applicant to.
+    pub session_url: String,
+    /// The `external_id` given at creation, echoed back.
+    pub external_id: Option<String>,
+    /// When the session expires, if the server said.
+    pub expires_at: Option<Timestamp>,
+    /// Related links (every published example is empty).
+    pub links: Vec<Link>,
+}
+
+impl From<types::CreateSessionResponse> for SessionCreateResult {
+    fn from(wire: types::CreateSessionResponse) -> Self {
+        Self {
+            id: wire.id,
+            session_url: wire.session_url,
+            external_id: wire.external_id,
+            expires_at: wire.expires_at,
+            links: wire.links.unwrap_or_default(),
+        }
+    }
+}
+
+/// A session with its people and files, from [`Sessions::retrieve`](crate::Sessions::retrieve)
+/// (and, with only `session_record` filled, from
+/// [`Sessions::update_status`](crate::Sessions::update_status)).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct SessionRetrieveResult {
+    /// The session, with its check results in `analysis_data`.
+    pub session_record: Session,
+    /// The applicant.
+    pub user: Option<User>,
+    /// The user who sent the session.
+    pub sender_user: Option<User>,
+    /// Short-lived presigned URLs of the uploaded files, keyed by upload slot as the server names
+    /// them (`id_front`, `"Hold up 3 fingers"`, ...). Empty when the server sent none.
+    pub resource_links: HashMap<String, String>,
+}
+
+impl From<types::RetrieveSessionResponse> for SessionRetrieveResult {
+    fn from(wire: types::RetrieveSessionResponse) -> Self {
+        let resource_links = wire
+            .resource_links
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|(slot, url)| Some((slot, url?)))
+            .collect();
+        Self {
+            session_record: wire.session_record,
+            user: wire.user,
+            sender_user: wire.sender_user,
+            resource_links,
+        }
+    }
+}
+
+impl From<types::UpdateSessionStatusResponse> for SessionRetrieveResult {
+    fn from(wire: types::UpdateSessionStatusResponse) -> Self {
+        Self {
+            session_record: wire.session_record,
+            user: None,
+            sender_user: None,
+            resource_links: HashMap::new(),
+        }
+    }
+}
+
+/// One page of results, from [`Sessions::list`](crate::Sessions::list).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct PaginatedResponse<T> {
+    /// The items, newest first.
+    pub data: Vec<T>,
+    /// The total number of matches. DeepIDV does not report one, so this is `None`.
+    pub total: Option<u64>,
+    /// Whether more items may follow: a further match is already known, or the server gave a
+    /// `next_token` (the next page may still turn out empty).
+    pub has_more: bool,
+    /// The page size that was asked for (the default is 50).
+    pub limit: u32,
+    /// How many matches were skipped.
+    pub offset: u32,
+    /// Pass to [`SessionListParams::next_token`](crate::SessionListParams::next_token) for the next
+    /// page. Always `None` when `offset` or `status` was used: continue with a larger `offset`.
+    pub next_token: Option<String>,
+}

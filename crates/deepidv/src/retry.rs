@@ -1,0 +1,125 @@
+//! Retries: which failures are tried again, and how long to wait in between.
+//!
+//! Policy (sessions-contract §9.5–6): retryable failures ([`Error::is_retryable`]) are tried again
+//! up to `max_retries` times. The wait before retry `n` (from 0) is the server's `Retry-After` when
+//! it sent one of at most 60 s, otherwise a random duration between zero and
+//! `min(initial_delay · 2ⁿ, 30 s)` ("full jitter", so that many clients do not retry in step). A
+//! `Retry-After` longer than 60 s ends the retries: the error carries it for the caller to act on.
+
+use std::{future::Future, time::Duration};
+
+use deepidv_raw::{ResponseValue, types::ApiError};
+
+use crate::{
+    Error, Result,
+    client::ClientInner,
+    error::{Operation, from_raw},
+};
+
+/// The longest a backoff delay grows.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` the client waits for itself.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How many times to retry and how long to wait.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RetryPolicy {
+    max_retries: u32,
+    initial_delay: Duration,
+}
+
+impl RetryPolicy {
+    pub(crate) fn new(max_retries: u32, initial_delay: Duration) -> Self {
+        Self {
+            max_retries,
+            initial_delay,
+        }
+    }
+
+    /// The wait before retry number `retry` (0-based) after `error`, or `None` when the error
+    /// should not be retried at all.
+    fn delay(&self, retry: u32, error: &Error) -> Option<Duration> {
+        if retry >= self.max_retries || !error.is_retryable() {
+            return None;
+        }
+        match error.retry_after() {
+            Some(wait) if wait <= MAX_RETRY_AFTER => Some(wait),
+            Some(_) => None,
+            None => Some(full_jitter(self.backoff_ceiling(retry))),
+        }
+    }
+
+    /// `min(initial_delay · 2^retry, 30 s)`.
+    fn backoff_ceiling(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
+        self.initial_delay.saturating_mul(factor).min(MAX_BACKOFF)
+    }
+}
+
+/// A uniformly random duration in `[0, ceiling]`.
+fn full_jitter(ceiling: Duration) -> Duration {
+    let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
+    Duration::from_nanos(fastrand::u64(0..=nanos))
+}
+
+/// Sends `attempt()` until it succeeds, fails for good, or runs out of retries.
+pub(crate) async fn send<T, F, Fut>(
+    client: &ClientInner,
+    operation: Operation,
+    mut attempt: F,
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
+{
+    let mut retry = 0;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(value.into_inner()),
+            Err(raw) => from_raw(operation, raw, &client.api_key).await,
+        };
+        match client.retry.delay(retry, &error) {
+            Some(wait) => {
+                tokio::time::sleep(wait).await;
+                retry += 1;
+            }
+            None => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_ceiling_doubles_up_to_30_seconds() {
+        let policy = RetryPolicy::new(50, Duration::from_millis(500));
+        assert_eq!(policy.backoff_ceiling(0), Duration::from_millis(500));
+        assert_eq!(policy.backoff_ceiling(3), Duration::from_secs(4));
+        assert_eq!(policy.backoff_ceiling(6), Duration::from_secs(30));
+        assert_eq!(policy.backoff_ceiling(40), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn jitter_stays_within_the_ceiling() {
+        for _ in 0..1000 {
+            assert!(full_jitter(Duration::from_millis(10)) <= Duration::from_millis(10));
+        }
+        assert_eq!(full_jitter(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn no_delay_when_retries_are_exhausted_or_the_error_is_final() {
+        let policy = RetryPolicy::new(1, Duration::from_millis(1));
+        let final_error = Error::invalid("phone", "bad");
+        assert_eq!(policy.delay(0, &final_error), None);
+        let timeout = Error::Timeout {
+            message: String::new(),
+            operation: Operation::RetrieveSession,
+            maybe_sent: true,
+        };
+        assert!(policy.delay(0, &timeout).is_some());
+        assert_eq!(policy.delay(1, &timeout), None);
+    }
+}

@@ -1,0 +1,273 @@
+//! [`Sessions`]: the four operations, with validation, retries and list emulation.
+
+use std::collections::HashSet;
+
+use deepidv_raw::types;
+
+use crate::{
+    Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatusUpdate,
+    error::Operation,
+    model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
+    retry, validate,
+};
+
+/// The page size the server uses when none is given.
+const DEFAULT_LIMIT: u32 = 50;
+
+/// The sessions API. Get one from [`Client::sessions`]; it is cheap to clone and can be moved into
+/// tasks (it owns a handle to the client). Every returned future is `Send`.
+///
+/// Every call validates its input first (an invalid call sends nothing and fails with
+/// [`Error::Validation`] naming the field) and retries retryable failures
+/// ([`Error::is_retryable`]).
+#[derive(Clone, Debug)]
+pub struct Sessions {
+    client: Client,
+}
+
+impl Sessions {
+    pub(crate) fn new(client: Client) -> Self {
+        Self { client }
+    }
+
+    /// Creates a session and (unless turned off) invites the applicant by email and SMS:
+    /// `POST /v1/sessions`.
+    ///
+    /// DeepIDV has no idempotency key, so this is retried only when the request certainly never
+    /// reached the server (no connection could be made) or was refused with 429. After any other
+    /// failure the session may exist: look it up with
+    /// [`list`](Self::list)`(SessionListParams::new().external_id(..))` before creating again.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// use deepidv::SessionCreateInput;
+    /// let created = sessions
+    ///     .create(SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890").external_id("applicant-42"))
+    ///     .await?;
+    /// println!("send the applicant to {}", created.session_url);
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(&self, input: SessionCreateInput) -> Result<SessionCreateResult> {
+        validate::create_input(&input)?;
+        let body = input.to_wire();
+        let inner = self.client.inner();
+        retry::send(inner, Operation::CreateSession, || {
+            inner.raw.create_session().body(body.clone()).send()
+        })
+        .await
+        .map(SessionCreateResult::from)
+    }
+
+    /// Fetches a session with its results, applicant, sender and file links:
+    /// `GET /v1/sessions/{id}`. The id is percent-encoded into the path.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// let found = sessions.retrieve("a1b2c3d4-e5f6-7890-abcd-ef1234567890").await?;
+    /// if let Some(analysis) = &found.session_record.analysis_data {
+    ///     println!("face match: {:?}", analysis.compare_faces_data.as_ref().and_then(|c| c.face_match_confidence));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn retrieve(&self, session_id: &str) -> Result<SessionRetrieveResult> {
+        validate::session_id(session_id)?;
+        let inner = self.client.inner();
+        retry::send(inner, Operation::RetrieveSession, || {
+            inner.raw.retrieve_session().id(session_id).send()
+        })
+        .await
+        .map(SessionRetrieveResult::from)
+    }
+
+    /// Lists sessions, newest first: `GET /v1/sessions`.
+    ///
+    /// **Without `offset` and `status`** this is one request. `limit` (1–500, default 50),
+    /// `next_token` and the filters go to the server unchanged, and the page's `next_token` comes
+    /// back for the next call. DeepIDV reports no total, so `total` is `None`.
+    ///
+    /// **With `offset` and/or `status`**, which the API does not have, the SDK reads pages of 500
+    /// from the start (with the server-side filters), keeps the sessions with that `status`, skips
+    /// `offset` of them and returns up to `limit`. `next_token` is then `None`: ask for the next
+    /// page with a larger `offset`. This costs one request per 500 sessions read, and the SDK must
+    /// read past every session before the ones it returns: `offset = 1000` with a rare status can
+    /// read the organization's whole history. Narrow the scan with `start_date`, `external_id` or
+    /// `workflow_id` where you can.
+    ///
+    /// In both modes pages that come back empty but carry a `next_token` are followed, and a
+    /// `next_token` the server already gave fails with [`Error::Decode`] instead of looping.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// use deepidv::{SessionListParams, SessionStatus};
+    /// let mut params = SessionListParams::new().limit(200);
+    /// loop {
+    ///     let page = sessions.list(params.clone()).await?;
+    ///     for session in &page.data {
+    ///         println!("{} {}", session.id, session.status);
+    ///     }
+    ///     match page.next_token {
+    ///         Some(token) => params = params.next_token(token),
+    ///         None => break,
+    ///     }
+    /// }
+    /// let verified = sessions.list(SessionListParams::new().status(SessionStatus::Verified)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list(&self, params: SessionListParams) -> Result<PaginatedResponse<Session>> {
+        validate::list_params(&params)?;
+        let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
+        let mut seen_tokens = HashSet::new();
+        if !params.is_emulated() {
+            let page = self
+                .page(
+                    &params,
+                    params.limit,
+                    params.next_token.clone(),
+                    &mut seen_tokens,
+                )
+                .await?;
+            return Ok(PaginatedResponse {
+                data: page.sessions,
+                total: None,
+                has_more: page.next_token.is_some(),
+                limit,
+                offset: 0,
+                next_token: page.next_token,
+            });
+        }
+
+        let offset = params.offset.unwrap_or(0);
+        let finish = |data, has_more| PaginatedResponse {
+            data,
+            total: None,
+            has_more,
+            limit,
+            offset,
+            next_token: None,
+        };
+        let mut skipped = 0;
+        let mut data = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .page(
+                    &params,
+                    Some(validate::MAX_LIMIT),
+                    token.take(),
+                    &mut seen_tokens,
+                )
+                .await?;
+            let matches = page.sessions.into_iter().filter(|s| {
+                params
+                    .status
+                    .as_ref()
+                    .is_none_or(|status| &s.status == status)
+            });
+            for session in matches {
+                if skipped < offset {
+                    skipped += 1;
+                } else if data.len() == limit as usize {
+                    return Ok(finish(data, true));
+                } else {
+                    data.push(session);
+                }
+            }
+            match page.next_token {
+                Some(_) if data.len() == limit as usize => return Ok(finish(data, true)),
+                Some(next) => token = Some(next),
+                None => return Ok(finish(data, false)),
+            }
+        }
+    }
+
+    /// Records a decision on a session: `PATCH /v1/sessions/{id}/update-status` with
+    /// `{"new_status": ...}`. Returns the updated record as a retrieve result without `user`,
+    /// `sender_user` or `resource_links` (the endpoint returns only the record).
+    ///
+    /// Setting a status twice is harmless, so this is retried like a read. DeepIDV documents only
+    /// VERIFIED and REJECTED; a refused VOIDED surfaces as [`Error::Validation`].
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// use deepidv::SessionStatusUpdate;
+    /// let updated = sessions.update_status("a1b2c3d4-e5f6-7890-abcd-ef1234567890", SessionStatusUpdate::Verified).await?;
+    /// assert_eq!(updated.session_record.status, deepidv::SessionStatus::Verified);
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_status(
+        &self,
+        session_id: &str,
+        status: SessionStatusUpdate,
+    ) -> Result<SessionRetrieveResult> {
+        validate::session_id(session_id)?;
+        let body = types::UpdateSessionStatusRequest::builder()
+            .new_status(deepidv_raw::SessionStatus::from(status));
+        let inner = self.client.inner();
+        retry::send(inner, Operation::UpdateSessionStatus, || {
+            inner
+                .raw
+                .update_session_status()
+                .id(session_id)
+                .body(body.clone())
+                .send()
+        })
+        .await
+        .map(SessionRetrieveResult::from)
+    }
+
+    /// One page from the server, following pages that are empty but carry a token. Fails on a
+    /// token the server already gave (`seen` holds those of this call).
+    async fn page(
+        &self,
+        params: &SessionListParams,
+        limit: Option<u32>,
+        mut token: Option<String>,
+        seen: &mut HashSet<String>,
+    ) -> Result<types::ListSessionsResponse> {
+        let inner = self.client.inner();
+        if let Some(first) = &token {
+            seen.insert(first.clone());
+        }
+        loop {
+            let page = retry::send(inner, Operation::ListSessions, || {
+                let mut request = inner.raw.list_sessions();
+                if let Some(limit) = limit {
+                    request = request.limit(limit);
+                }
+                if let Some(token) = &token {
+                    request = request.next_token(token.clone());
+                }
+                if let Some(date) = &params.start_date {
+                    request = request.start_date(date.clone());
+                }
+                if let Some(date) = &params.end_date {
+                    request = request.end_date(date.clone());
+                }
+                if let Some(whole) = params.by_organization {
+                    request = request.by_organization(whole);
+                }
+                if let Some(id) = &params.external_id {
+                    request = request.external_id(id.clone());
+                }
+                if let Some(id) = &params.workflow_id {
+                    request = request.workflow_id(id.clone());
+                }
+                request.send()
+            })
+            .await?;
+            if let Some(next) = &page.next_token {
+                if !seen.insert(next.clone()) {
+                    return Err(Error::Decode {
+                        message: "the server returned a next_token it had already given; stopping instead of looping".to_owned(),
+                        operation: Operation::ListSessions,
+                        source: None,
+                    });
+                }
+            }
+            match page.next_token {
+                Some(next) if page.sessions.is_empty() => token = Some(next),
+                _ => return Ok(page),
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Shared helpers: fixtures, clients pointed at a mock server, request inspection.
+
+use std::time::Duration;
+
+use deepidv::{Client, ClientBuilder};
+use serde_json::Value;
+use wiremock::{MockServer, Request, ResponseTemplate};
+
+pub const KEY: &str = "sk_test_4f9c2e1a7b";
+
+/// A published example payload, as text.
+pub fn fixture(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A published example payload, parsed.
+pub fn fixture_json(name: &str) -> Value {
+    serde_json::from_str(&fixture(name)).unwrap()
+}
+
+/// A 200 answer with a JSON body.
+pub fn json(body: impl Into<String>) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.into(), "application/json")
+}
+
+/// A builder pointed at `server`, with fast retries.
+pub fn builder(server: &MockServer) -> ClientBuilder {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(server.uri())
+        .initial_retry_delay(Duration::from_millis(5))
+        .timeout(Duration::from_secs(10))
+}
+
+/// A client pointed at `server`, with fast retries.
+pub fn client(server: &MockServer) -> Client {
+    builder(server).build().unwrap()
+}
+
+/// Every request `server` received.
+pub async fn received(server: &MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .expect("request recording is on")
+}
+
+/// A request's body as JSON.
+pub fn body_json(request: &Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+/// A minimal valid session record with the given id and status.
+pub fn session_json(id: &str, status: &str) -> Value {
+    serde_json::json!({
+        "id": id,
+        "organization_id": "org_abc123",
+        "user_id": "usr_def456",
+        "sender_user_id": "usr_ghi789",
+        "status": status,
+        "type": "session",
+        "session_progress": "COMPLETED",
+        "created_at": "2025-01-15T10:30:00.000Z",
+        "updated_at": "2025-01-15T10:45:00.000Z"
+    })
+}
+
+/// A valid create input.
+pub fn create_input() -> deepidv::SessionCreateInput {
+    deepidv::SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
+}

@@ -1,0 +1,243 @@
+//! `list` with `offset`/`status` (emulated over `next_token` pages of 500) and the paging rules
+//! both modes share.
+
+use deepidv::{Error, SessionListParams, SessionStatus};
+use serde_json::{Value, json};
+use wiremock::{
+    Mock, MockServer,
+    matchers::{method, path, query_param, query_param_is_missing},
+};
+
+use crate::common::*;
+
+/// Session `i`'s status: VERIFIED when `i % 3 == 1`, REJECTED when `i % 3 == 2`, else PENDING.
+fn status_of(i: usize) -> &'static str {
+    ["PENDING", "VERIFIED", "REJECTED"][i % 3]
+}
+
+fn page(range: std::ops::Range<usize>, next: Option<&str>) -> Value {
+    let sessions: Vec<Value> = range
+        .map(|i| session_json(&format!("s{i:04}"), status_of(i)))
+        .collect();
+    json!({ "sessions": sessions, "next_token": next })
+}
+
+/// Serves sessions 0..1100 as three pages: (no token) 0..500 → t1: 500..1000 → t2: 1000..1100.
+async fn three_pages() -> MockServer {
+    let server = MockServer::start().await;
+    let pages = [
+        (None, 0..500, Some("t1")),
+        (Some("t1"), 500..1000, Some("t2")),
+        (Some("t2"), 1000..1100, None),
+    ];
+    for (token, range, next) in pages {
+        let mock = Mock::given(method("GET")).and(path("/v1/sessions"));
+        let mock = match token {
+            None => mock.and(query_param_is_missing("next_token")),
+            Some(token) => mock.and(query_param("next_token", token)),
+        };
+        mock.respond_with(json(page(range, next).to_string()))
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn ids(data: &[deepidv::Session]) -> Vec<String> {
+    data.iter().map(|s| s.id.clone()).collect()
+}
+
+/// The ids of sessions `0..total` with `status`, in order.
+fn expected_ids(total: usize, status: Option<&str>) -> Vec<String> {
+    (0..total)
+        .filter(|&i| status.is_none_or(|s| status_of(i) == s))
+        .map(|i| format!("s{i:04}"))
+        .collect()
+}
+
+async fn assert_emulated_queries(server: &MockServer, pages: usize) {
+    let requests = received(server).await;
+    assert_eq!(requests.len(), pages);
+    for request in requests {
+        let keys: Vec<String> = request
+            .url
+            .query_pairs()
+            .map(|(k, _)| k.into_owned())
+            .collect();
+        assert!(
+            !keys.iter().any(|k| k == "offset" || k == "status"),
+            "{keys:?}"
+        );
+        assert_eq!(
+            request
+                .url
+                .query_pairs()
+                .find(|(k, _)| k == "limit")
+                .unwrap()
+                .1,
+            "500"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_and_offset_are_applied_across_pages() {
+    let server = three_pages().await;
+    let params = SessionListParams::new()
+        .status(SessionStatus::Verified)
+        .offset(100)
+        .limit(200);
+
+    let page = client(&server).sessions().list(params).await.unwrap();
+
+    assert_eq!(
+        ids(&page.data),
+        expected_ids(1100, Some("VERIFIED"))[100..300]
+    );
+    assert!(
+        page.data
+            .iter()
+            .all(|s| s.status == SessionStatus::Verified)
+    );
+    assert!(page.has_more, "more matches were already buffered");
+    assert_eq!(page.next_token, None);
+    assert_eq!((page.limit, page.offset, page.total), (200, 100, None));
+    assert_emulated_queries(&server, 2).await;
+}
+
+#[tokio::test]
+async fn the_last_matches_end_with_has_more_false() {
+    let server = three_pages().await;
+    let params = SessionListParams::new()
+        .status(SessionStatus::Verified)
+        .offset(300)
+        .limit(500);
+
+    let page = client(&server).sessions().list(params).await.unwrap();
+
+    assert_eq!(ids(&page.data), expected_ids(1100, Some("VERIFIED"))[300..]);
+    assert!(!page.has_more);
+    assert_emulated_queries(&server, 3).await;
+}
+
+#[tokio::test]
+async fn offset_alone_skips_across_a_page_boundary() {
+    let server = three_pages().await;
+
+    let page = client(&server)
+        .sessions()
+        .list(SessionListParams::new().offset(495).limit(10))
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&page.data), expected_ids(1100, None)[495..505]);
+    assert!(page.has_more);
+    assert_emulated_queries(&server, 2).await;
+}
+
+#[tokio::test]
+async fn status_alone_defaults_to_50_matches() {
+    let server = three_pages().await;
+
+    let page = client(&server)
+        .sessions()
+        .list(SessionListParams::new().status(SessionStatus::Rejected))
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&page.data), expected_ids(1100, Some("REJECTED"))[..50]);
+    assert_eq!(page.limit, 50);
+    assert_emulated_queries(&server, 1).await;
+}
+
+#[tokio::test]
+async fn filling_the_limit_at_a_page_end_reports_more_when_a_token_remains() {
+    let server = three_pages().await;
+
+    let page = client(&server)
+        .sessions()
+        .list(SessionListParams::new().offset(0).limit(500))
+        .await
+        .unwrap();
+
+    assert_eq!(page.data.len(), 500);
+    assert!(page.has_more);
+    assert_emulated_queries(&server, 1).await;
+}
+
+#[tokio::test]
+async fn server_side_filters_are_sent_while_emulating() {
+    let server = three_pages().await;
+    let params = SessionListParams::new()
+        .status(SessionStatus::Pending)
+        .workflow_id("wf_1")
+        .start_date("2025-01-01");
+
+    client(&server).sessions().list(params).await.unwrap();
+
+    let request = &received(&server).await[0];
+    let query: std::collections::HashMap<String, String> =
+        request.url.query_pairs().into_owned().collect();
+    assert_eq!(query["workflow_id"], "wf_1");
+    assert_eq!(query["start_date"], "2025-01-01");
+}
+
+#[tokio::test]
+async fn empty_pages_with_a_token_are_followed() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(json(page(0..0, Some("t1")).to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("next_token", "t1"))
+        .respond_with(json(page(0..0, Some("t2")).to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("next_token", "t2"))
+        .respond_with(json(page(0..3, None).to_string()))
+        .mount(&server)
+        .await;
+
+    let page = client(&server)
+        .sessions()
+        .list(SessionListParams::new().limit(10))
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&page.data), ["s0000", "s0001", "s0002"]);
+    assert!(!page.has_more);
+    assert_eq!(received(&server).await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_repeated_token_is_an_error_not_a_loop() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(json(page(0..2, Some("t1")).to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("next_token", "t1"))
+        .respond_with(json(page(0..0, Some("t1")).to_string()))
+        .mount(&server)
+        .await;
+    let sessions = client(&server).sessions();
+
+    let emulated = sessions
+        .list(SessionListParams::new().status(SessionStatus::Failed))
+        .await
+        .unwrap_err();
+    assert!(matches!(emulated, Error::Decode { .. }), "{emulated:?}");
+    assert!(emulated.message().contains("next_token"), "{emulated}");
+
+    let direct = sessions
+        .list(SessionListParams::new().next_token("t1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(direct, Error::Decode { .. }), "{direct:?}");
+    assert_eq!(received(&server).await.len(), 3);
+}

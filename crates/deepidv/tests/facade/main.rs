@@ -1,0 +1,13 @@
+//! Integration tests of the `deepidv` facade against real HTTP servers on loopback (wiremock, and a
+//! TLS server for the https test). One test binary, one module per concern.
+
+mod common;
+
+mod config;
+mod decoding;
+mod errors;
+mod list;
+mod requests;
+mod retries;
+mod tls;
+mod validation;
