@@ -409,7 +409,11 @@ fn describe_validation(
     }
 }
 
-/// The four operations of the sessions API.
+/// The four operations of the sessions API, as named in errors.
+///
+/// ```
+/// assert_eq!(deepidv::Operation::ListSessions.to_string(), "listSessions");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Operation {
@@ -455,6 +459,17 @@ impl fmt::Display for Operation {
 /// validation `hints` if the body had any.
 ///
 /// `Display` is the short form used inside [`Error`]'s message: `retrieveSession, HTTP 404`.
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) {
+/// if let Err(e) = sessions.retrieve("a1b2c3d4").await {
+///     if let Some(answer) = e.response() {
+///         println!("HTTP {} from {}: {}", answer.status(), answer.operation(), answer.body());
+///         println!("request id: {:?}", answer.headers().get("x-request-id"));
+///     }
+/// }
+/// # }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ErrorResponse {
     operation: Operation,

@@ -21,6 +21,14 @@ pub use deepidv_raw::types::{
 pub use deepidv_raw::{Location, MetaData, SessionProgress, SessionStatus, SessionType, Timestamp};
 
 /// A new session, from [`Sessions::create`](crate::Sessions::create).
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+/// let input = deepidv::SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890");
+/// let created: deepidv::SessionCreateResult = sessions.create(input).await?;
+/// println!("{} -> {}", created.id, created.session_url);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SessionCreateResult {
@@ -51,6 +59,15 @@ impl From<types::CreateSessionResponse> for SessionCreateResult {
 /// A session with its people and files, from [`Sessions::retrieve`](crate::Sessions::retrieve)
 /// (and, with only `session_record` filled, from
 /// [`Sessions::update_status`](crate::Sessions::update_status)).
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+/// let found = sessions.retrieve("test_verified").await?;
+/// for (slot, url) in &found.resource_links {
+///     println!("{slot}: {url}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct SessionRetrieveResult {
@@ -94,6 +111,13 @@ impl From<types::UpdateSessionStatusResponse> for SessionRetrieveResult {
 }
 
 /// One page of results, from [`Sessions::list`](crate::Sessions::list).
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+/// let page = sessions.list(deepidv::SessionListParams::new().limit(100)).await?;
+/// println!("{} sessions, more: {}", page.data.len(), page.has_more);
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct PaginatedResponse<T> {

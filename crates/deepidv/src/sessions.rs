@@ -20,6 +20,13 @@ const DEFAULT_LIMIT: u32 = 50;
 /// Every call validates its input first (an invalid call sends nothing and fails with
 /// [`Error::Validation`] naming the field) and retries retryable failures
 /// ([`Error::is_retryable`]).
+///
+/// ```
+/// let sessions = deepidv::Client::new("sk_live_example")?.sessions();
+/// let in_a_task = sessions.clone();
+/// # let _ = async move { in_a_task.retrieve("a1b2c3d4").await };
+/// # Ok::<(), deepidv::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct Sessions {
     client: Client,
