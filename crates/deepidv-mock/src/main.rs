@@ -1,0 +1,119 @@
+//! `deepidv-mock`: the mock DeepIDV sessions API as a standalone server.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use deepidv_mock::{ApiKey, MockServer};
+
+const HELP: &str = "\
+deepidv-mock: a stateful mock of DeepIDV's sessions API, for demos and tests
+
+usage: deepidv-mock [options]
+
+options:
+  --port N            listen on 127.0.0.1:N (default 12111; 0 picks a free port)
+  --host ADDR         listen on ADDR instead of 127.0.0.1
+  --api-key KEY       accept KEY as a live key (repeatable; default: a printed demo key)
+  --sandbox-key KEY   accept KEY as a sandbox key (repeatable)
+  --workflow ID       a known workflow id, besides the published examples' (repeatable)
+  --seed N            seed for ids, scenarios and probabilistic faults
+  --no-rate-limit     do not limit keys to 25 requests/s (burst 35)
+  --accept-voided     accept new_status VOIDED on update-status
+  -h, --help          this text
+
+Control endpoints live under /__mock/ (GET /__mock lists them).";
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("deepidv-mock: {message}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    use lexopt::prelude::*;
+
+    let mut builder = MockServer::builder().rate_limit(true);
+    let mut host = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut port = 12111;
+    let mut keys = 0;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let flag = match arg {
+            Long(name) => format!("--{name}"),
+            Short(letter) => format!("-{letter}"),
+            Value(other) => return Err(format!("unexpected argument {other:?}\n\n{HELP}")),
+        };
+        match flag.as_str() {
+            "--port" => {
+                port = value(&mut parser)?
+                    .parse()
+                    .map_err(|_| "--port takes a number from 0 to 65535")?
+            }
+            "--host" => {
+                host = value(&mut parser)?
+                    .parse()
+                    .map_err(|_| "--host takes an IP address")?
+            }
+            "--api-key" => {
+                builder = builder.key(ApiKey::live(value(&mut parser)?));
+                keys += 1;
+            }
+            "--sandbox-key" => {
+                builder = builder.key(ApiKey::sandbox(value(&mut parser)?));
+                keys += 1;
+            }
+            "--workflow" => builder = builder.workflow(value(&mut parser)?),
+            "--seed" => {
+                builder = builder.seed(
+                    value(&mut parser)?
+                        .parse()
+                        .map_err(|_| "--seed takes a number")?,
+                )
+            }
+            "--no-rate-limit" => builder = builder.rate_limit(false),
+            "--accept-voided" => builder = builder.accept_voided(true),
+            "-h" | "--help" => {
+                println!("{HELP}");
+                return Ok(());
+            }
+            other => return Err(format!("unknown option {other}\n\n{HELP}")),
+        }
+    }
+
+    let mock = builder
+        .address(SocketAddr::new(host, port))
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("deepidv-mock listening on {}", mock.url());
+    if keys == 0 {
+        println!("live key:    {}", mock.api_key());
+        if let Some(sandbox) = mock.sandbox_key() {
+            println!("sandbox key: {sandbox}");
+        }
+    }
+    println!(
+        "try: curl -H 'x-api-key: {}' {}/v1/sessions",
+        if keys == 0 {
+            mock.api_key()
+        } else {
+            "<your key>"
+        },
+        mock.url()
+    );
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// The value of the option just read.
+fn value(parser: &mut lexopt::Parser) -> Result<String, String> {
+    parser
+        .value()
+        .map_err(|e| e.to_string())?
+        .into_string()
+        .map_err(|_| "arguments must be UTF-8".to_owned())
+}

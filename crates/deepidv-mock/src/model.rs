@@ -1,0 +1,191 @@
+//! What the mock stores and what its journals hold.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One of the four operations of the sessions API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Operation {
+    /// `POST /v1/sessions`.
+    CreateSession,
+    /// `GET /v1/sessions/{id}`.
+    RetrieveSession,
+    /// `GET /v1/sessions`.
+    ListSessions,
+    /// `PATCH /v1/sessions/{id}/update-status`.
+    UpdateSessionStatus,
+}
+
+impl Operation {
+    /// The operation a request is for, from its method and path (`None` for anything else).
+    pub(crate) fn of(method: &axum::http::Method, path: &str) -> Option<Operation> {
+        let rest = path.strip_prefix("/v1/sessions")?;
+        let segments: Vec<&str> = rest.split('/').skip(1).collect();
+        match (method.as_str(), rest, segments.as_slice()) {
+            ("POST", "" | "/", _) => Some(Operation::CreateSession),
+            ("GET", "" | "/", _) => Some(Operation::ListSessions),
+            ("GET", _, [id]) if !id.is_empty() => Some(Operation::RetrieveSession),
+            ("PATCH", _, [id, "update-status"]) if !id.is_empty() => {
+                Some(Operation::UpdateSessionStatus)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A request the mock received on the API (control requests under `/__mock/` are not recorded).
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct RecordedRequest {
+    /// The HTTP method.
+    pub method: String,
+    /// The path, percent-encoded as received.
+    pub path: String,
+    /// The query string, if any.
+    pub query: Option<String>,
+    /// The operation the path names, if any.
+    pub operation: Option<Operation>,
+    /// Request headers; the `x-api-key` value is replaced by `[redacted]`.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+    /// The status answered, or `None` when a fault dropped the connection before the headers.
+    pub status: Option<u16>,
+    /// The fault applied to this request, if any (its kind's name).
+    pub fault: Option<String>,
+}
+
+impl RecordedRequest {
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.body).ok()
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How an invitation would have been delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// An email to the applicant.
+    Email,
+    /// A text message to the applicant's phone.
+    Sms,
+}
+
+/// An invitation a create would have sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Invite {
+    /// The session it invites to.
+    pub session_id: String,
+    /// Email or SMS.
+    pub channel: Channel,
+    /// The address or number.
+    pub to: String,
+    /// The session's `external_id`, if it had one.
+    pub external_id: Option<String>,
+}
+
+/// How [`MockServer::seed_sessions`](crate::MockServer::seed_sessions) fills the sessions it adds.
+///
+/// ```
+/// let seed = deepidv_mock::SeedSessions::new().status("VERIFIED").workflow_id("wf_abc123");
+/// ```
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct SeedSessions {
+    /// Status of every session; by default they cycle through PENDING, SUBMITTED, VERIFIED,
+    /// REJECTED, EXPIRED and FAILED.
+    pub status: Option<String>,
+    /// Workflow of every session.
+    pub workflow_id: Option<String>,
+    /// `external_id` prefix: session `i` gets `{prefix}{i}`.
+    pub external_id_prefix: Option<String>,
+    /// The key whose owner sends the sessions; the first configured key by default.
+    pub owner_key: Option<String>,
+    /// Time between consecutive sessions' `created_at`, ending at the mock's current time; one
+    /// second by default.
+    pub spacing: Option<std::time::Duration>,
+}
+
+impl SeedSessions {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`status`](Self::status).
+    #[must_use]
+    pub fn status(mut self, status: impl Into<String>) -> Self {
+        self.status = Some(status.into());
+        self
+    }
+
+    /// Sets [`workflow_id`](Self::workflow_id).
+    #[must_use]
+    pub fn workflow_id(mut self, workflow_id: impl Into<String>) -> Self {
+        self.workflow_id = Some(workflow_id.into());
+        self
+    }
+
+    /// Sets [`external_id_prefix`](Self::external_id_prefix).
+    #[must_use]
+    pub fn external_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.external_id_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Sets [`owner_key`](Self::owner_key).
+    #[must_use]
+    pub fn owner_key(mut self, key: impl Into<String>) -> Self {
+        self.owner_key = Some(key.into());
+        self
+    }
+
+    /// Sets [`spacing`](Self::spacing).
+    #[must_use]
+    pub fn spacing(mut self, spacing: std::time::Duration) -> Self {
+        self.spacing = Some(spacing);
+        self
+    }
+}
+
+/// A stored session: the record as the API shows it, plus what the mock needs to scope and sort.
+#[derive(Clone, Debug)]
+pub(crate) struct StoredSession {
+    /// Insertion order; breaks ties between equal `created_at`.
+    pub seq: u64,
+    pub created: DateTime<Utc>,
+    pub organization_id: String,
+    pub sender_user_id: String,
+    /// The `session_record` object.
+    pub record: Value,
+    /// The applicant (`user`).
+    pub applicant: Value,
+    /// The sender (`sender_user`).
+    pub sender: Value,
+    /// Presigned-looking links to uploads, filled when the applicant submits.
+    pub resource_links: serde_json::Map<String, Value>,
+}
+
+impl StoredSession {
+    pub fn status(&self) -> &str {
+        self.record["status"].as_str().unwrap_or_default()
+    }
+}
+
+/// ISO-8601 with milliseconds and `Z`, as DeepIDV writes timestamps.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,620 @@
+//! [`MockServer`]: starting, controlling and stopping the mock; the connection loop that applies
+//! faults and keeps the request journal.
+
+use std::{
+    collections::HashSet,
+    fmt,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{HeaderValue, Request, Response, StatusCode, header},
+};
+use chrono::{DateTime, Utc};
+use futures_util::stream;
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tower::ServiceExt;
+
+use crate::{
+    Fault, FaultKind, Invite, Operation, RecordedRequest, SeedSessions, api,
+    clock::Clock,
+    control,
+    model::timestamp,
+    rate_limit::RateLimit,
+    state::{ApplicantStep, KeyState, Settings, State},
+};
+
+/// The largest request body the mock reads.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// The demo keys used when none are configured.
+const DEMO_LIVE_KEY: &str = "sk_mock_live_4eC39HqLyjWDarjtT1zdp7dc";
+const DEMO_SANDBOX_KEY: &str = "sk_mock_sandbox_BQokikJOvBiI2HlWgH4olfQ2";
+
+/// What the mock's tasks share.
+pub(crate) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    /// The state. A panic while it was held cannot leave it half-updated in a way that matters
+    /// more than failing every later request would, so a poisoned lock is used as is.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// An API key the mock accepts, and who owns it.
+///
+/// ```
+/// use deepidv_mock::ApiKey;
+/// let key = ApiKey::live("sk_test_owner").user("usr_owner").organization("org_acme");
+/// let colleague = ApiKey::live("sk_test_colleague").user("usr_colleague").organization("org_acme");
+/// let sandbox = ApiKey::sandbox("sk_sandbox_1");
+/// ```
+#[derive(Clone, Debug)]
+pub struct ApiKey {
+    key: String,
+    sandbox: bool,
+    user_id: Option<String>,
+    organization_id: Option<String>,
+}
+
+impl ApiKey {
+    /// A live key: reads and writes.
+    pub fn live(key: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            sandbox: false,
+            user_id: None,
+            organization_id: None,
+        }
+    }
+
+    /// A sandbox key: reads only, with synthetic sessions.
+    pub fn sandbox(key: impl Into<String>) -> Self {
+        Self {
+            sandbox: true,
+            ..Self::live(key)
+        }
+    }
+
+    /// The owning user's id (default: derived from the key's position).
+    #[must_use]
+    pub fn user(mut self, user_id: impl Into<String>) -> Self {
+        self.user_id = Some(user_id.into());
+        self
+    }
+
+    /// The owning organization's id (default `org_mock`).
+    #[must_use]
+    pub fn organization(mut self, organization_id: impl Into<String>) -> Self {
+        self.organization_id = Some(organization_id.into());
+        self
+    }
+}
+
+/// Configures a [`MockServer`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), deepidv_mock::MockError> {
+/// use deepidv_mock::{ApiKey, MockServer};
+/// let mock = MockServer::builder()
+///     .key(ApiKey::live("sk_test_a"))
+///     .key(ApiKey::sandbox("sk_sandbox_a"))
+///     .workflow("wf_onboarding")
+///     .rate_limit(true)
+///     .accept_voided(true)
+///     .seed(42)
+///     .start()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MockBuilder {
+    keys: Vec<ApiKey>,
+    workflows: Vec<String>,
+    rate_limit: bool,
+    accept_voided: bool,
+    seed: u64,
+    address: SocketAddr,
+}
+
+impl Default for MockBuilder {
+    fn default() -> Self {
+        Self {
+            keys: Vec::new(),
+            workflows: vec![
+                "wf_abc123".into(),
+                "wf_igaming_onboarding".into(),
+                "your-workflow-id".into(),
+            ],
+            rate_limit: false,
+            accept_voided: false,
+            seed: 0x0dee_b1d0,
+            address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+        }
+    }
+}
+
+impl MockBuilder {
+    /// Accepts `key`. Without any, the mock accepts one demo live key and one demo sandbox key.
+    pub fn key(mut self, key: ApiKey) -> Self {
+        self.keys.push(key);
+        self
+    }
+
+    /// Adds a known workflow id (creates naming another are 404). Known by default: `wf_abc123`,
+    /// `wf_igaming_onboarding`, `your-workflow-id` (the ids in DeepIDV's published examples).
+    pub fn workflow(mut self, workflow_id: impl Into<String>) -> Self {
+        self.workflows.push(workflow_id.into());
+        self
+    }
+
+    /// Limits each key to 25 requests a second with bursts of 35, like the live API (default
+    /// off; the binary turns it on).
+    pub fn rate_limit(mut self, on: bool) -> Self {
+        self.rate_limit = on;
+        self
+    }
+
+    /// Accepts `new_status: VOIDED` (default: refused with 400, as documented).
+    pub fn accept_voided(mut self, accept: bool) -> Self {
+        self.accept_voided = accept;
+        self
+    }
+
+    /// Seeds the generator behind ids, scenarios and probabilistic faults (same seed, same run).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Listens on `address` (default `127.0.0.1` on a free port).
+    pub fn address(mut self, address: SocketAddr) -> Self {
+        self.address = address;
+        self
+    }
+
+    /// Binds and starts serving.
+    pub async fn start(self) -> Result<MockServer, MockError> {
+        let listener = TcpListener::bind(self.address)
+            .await
+            .map_err(|e| MockError(format!("cannot listen on {}: {e}", self.address)))?;
+        let address = listener
+            .local_addr()
+            .map_err(|e| MockError(e.to_string()))?;
+        let configured = if self.keys.is_empty() {
+            vec![
+                ApiKey::live(DEMO_LIVE_KEY),
+                ApiKey::sandbox(DEMO_SANDBOX_KEY),
+            ]
+        } else {
+            self.keys
+        };
+        let rate_limit = self.rate_limit.then(RateLimit::default);
+        let now = Clock::default().now();
+        let keys: Vec<KeyState> = configured
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let user_id = key
+                    .user_id
+                    .clone()
+                    .unwrap_or_else(|| format!("usr_mock_{i}"));
+                KeyState {
+                    key: key.key.clone(),
+                    sandbox: key.sandbox,
+                    user: json!({
+                        "id": user_id,
+                        "email": format!("{user_id}@sender.example.com"),
+                        "first_name": "Mock",
+                        "last_name": format!("Sender {i}"),
+                        "phone": "+15550000000",
+                        "created_at": timestamp(now),
+                        "updated_at": timestamp(now),
+                    }),
+                    organization_id: key
+                        .organization_id
+                        .clone()
+                        .unwrap_or_else(|| "org_mock".into()),
+                    no_funds: false,
+                    bucket: rate_limit.map(|limit| limit.full_bucket()),
+                }
+            })
+            .collect();
+        let settings = Settings {
+            rate_limit,
+            accept_voided: self.accept_voided,
+            workflows: self.workflows.into_iter().collect::<HashSet<_>>(),
+            seed: self.seed,
+            session_url_base: "https://verify.mock.deepidv.invalid/session".into(),
+        };
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(settings, keys)),
+        });
+        let router = api::router()
+            .nest("/__mock", control::router())
+            .fallback(not_found)
+            .with_state(shared.clone());
+        let task = tokio::spawn(accept_loop(listener, shared.clone(), router));
+        Ok(MockServer {
+            url: format!("http://{address}"),
+            live_key: configured
+                .iter()
+                .find(|k| !k.sandbox)
+                .map(|k| k.key.clone()),
+            sandbox_key: configured.iter().find(|k| k.sandbox).map(|k| k.key.clone()),
+            shared,
+            task,
+        })
+    }
+}
+
+/// A running mock. Dropping it stops the server and closes its connections.
+pub struct MockServer {
+    url: String,
+    live_key: Option<String>,
+    sandbox_key: Option<String>,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A control call that could not be done (an unknown session id, a port in use, ...).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MockError(String);
+
+impl fmt::Display for MockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MockError {}
+
+impl MockServer {
+    /// Starts a mock with the defaults: loopback, a free port, a demo live key and a demo sandbox
+    /// key, no rate limit.
+    ///
+    /// # Panics
+    ///
+    /// If no loopback port can be bound (use [`MockServer::builder`] to handle that).
+    pub async fn start() -> MockServer {
+        match MockServer::builder().start().await {
+            Ok(mock) => mock,
+            Err(e) => panic!("deepidv-mock could not start: {e}"),
+        }
+    }
+
+    /// Starts configuring a mock.
+    pub fn builder() -> MockBuilder {
+        MockBuilder::default()
+    }
+
+    /// The base URL, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The first live key (the demo key unless keys were configured).
+    ///
+    /// # Panics
+    ///
+    /// If only sandbox keys were configured.
+    pub fn api_key(&self) -> &str {
+        self.live_key
+            .as_deref()
+            .unwrap_or_else(|| panic!("this mock has no live key"))
+    }
+
+    /// The first sandbox key, if any.
+    pub fn sandbox_key(&self) -> Option<&str> {
+        self.sandbox_key.as_deref()
+    }
+
+    /// Adds `n` sessions directly (no HTTP, no rate limit, no invites), spaced one second apart
+    /// by default and ending at the mock's current time. Returns their ids, oldest first.
+    pub fn seed_sessions(&self, n: usize, options: SeedSessions) -> Result<Vec<String>, MockError> {
+        self.shared.lock().seed(n, &options).map_err(MockError)
+    }
+
+    /// The applicant finishes: the session becomes SUBMITTED with realistic results
+    /// (`analysis_data`, `meta_data`, uploads and their links).
+    pub fn submit(&self, session_id: &str) -> Result<(), MockError> {
+        self.shared
+            .lock()
+            .advance_session(session_id, ApplicantStep::Submit)
+            .map_err(MockError)
+    }
+
+    /// The checks could not complete: the session becomes FAILED with its failed attempts.
+    pub fn fail(&self, session_id: &str) -> Result<(), MockError> {
+        self.shared
+            .lock()
+            .advance_session(session_id, ApplicantStep::Fail)
+            .map_err(MockError)
+    }
+
+    /// The session runs out of time: it becomes EXPIRED.
+    pub fn expire(&self, session_id: &str) -> Result<(), MockError> {
+        self.shared
+            .lock()
+            .advance_session(session_id, ApplicantStep::Expire)
+            .map_err(MockError)
+    }
+
+    /// A session's record as the API would show it, if it exists.
+    pub fn session(&self, session_id: &str) -> Option<Value> {
+        self.shared
+            .lock()
+            .sessions
+            .get(session_id)
+            .map(|s| s.record.clone())
+    }
+
+    /// How many sessions the mock holds.
+    pub fn session_count(&self) -> usize {
+        self.shared.lock().sessions.len()
+    }
+
+    /// Adds a fault; faults are tried in the order they were added.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Removes every fault not yet used up.
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Every API request received so far (up to the last 10,000), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Every invitation creates would have sent (up to the last 10,000), oldest first.
+    pub fn invites(&self) -> Vec<Invite> {
+        self.shared.lock().invites.clone()
+    }
+
+    /// Answers creates made with `key` with 402 `Insufficient funds or subscription.` while
+    /// `enabled`.
+    pub fn set_no_funds(&self, key: &str, enabled: bool) -> Result<(), MockError> {
+        let mut state = self.shared.lock();
+        let found = state
+            .keys
+            .iter_mut()
+            .find(|k| k.key == key)
+            .ok_or_else(|| MockError(format!("unknown key {key}")))?;
+        found.no_funds = enabled;
+        Ok(())
+    }
+
+    /// The mock's current time (what a create now would record as `created_at`).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.lock().clock.now()
+    }
+
+    /// Stops the clock at `at`; it then moves only with [`advance_time`](Self::advance_time).
+    pub fn freeze_time(&self, at: DateTime<Utc>) {
+        self.shared.lock().clock = Clock::Frozen(at);
+    }
+
+    /// Moves the clock forward (or back, with a negative duration).
+    pub fn advance_time(&self, by: chrono::Duration) {
+        self.shared.lock().clock.advance(by);
+    }
+
+    /// Forgets every session, journal entry and fault, and resets the clock and generator.
+    pub fn reset(&self) {
+        self.shared.lock().reset();
+    }
+}
+
+/// Why a connection was closed without an answer (a fault did it).
+#[derive(Debug)]
+struct Dropped;
+
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, router: Router) {
+    // Connections live in this set, so stopping the loop (dropping the server) closes them too.
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let shared = shared.clone();
+        let router = router.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| {
+                handle(shared.clone(), router.clone(), request)
+            });
+            // A connection ending badly (a client gone, a fault) is not the mock's problem.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    router: Router,
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, Dropped> {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_owned();
+    if path.starts_with("/__mock") {
+        let response = router
+            .oneshot(Request::from_parts(parts, Body::new(body)))
+            .await;
+        return Ok(response.unwrap_or_else(|never| match never {}));
+    }
+
+    let body = match http_body_util::Limited::new(body, MAX_REQUEST_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(api::json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": "Request body too large"}).to_string(),
+            ));
+        }
+    };
+    let operation = Operation::of(&parts.method, &path);
+    let fault = shared.lock().take_fault(operation);
+    let mut recorded = RecordedRequest {
+        method: parts.method.to_string(),
+        path,
+        query: parts.uri.query().map(str::to_owned),
+        operation,
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = if name == "x-api-key" {
+                    "[redacted]".to_owned()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                };
+                (name.to_string(), value)
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        status: None,
+        fault: fault.as_ref().map(|f| f.name().to_owned()),
+    };
+    let process = |parts, body: Bytes| async {
+        let response = router
+            .clone()
+            .oneshot(Request::from_parts(parts, Body::from(body)))
+            .await;
+        response.unwrap_or_else(|never| match never {})
+    };
+
+    let outcome = match fault.map(|f| f.kind) {
+        None => Ok(process(parts, body).await),
+        Some(FaultKind::Status {
+            status,
+            headers,
+            content_type,
+            body,
+        }) => Ok(canned(status, &headers, content_type.as_deref(), body)),
+        Some(FaultKind::Delay { millis }) => {
+            tokio::time::sleep(Duration::from_millis(millis)).await;
+            Ok(process(parts, body).await)
+        }
+        Some(FaultKind::SlowBody { millis }) => {
+            let (head, full) = buffered(process(parts, body).await).await;
+            let delayed = stream::once(async move {
+                tokio::time::sleep(Duration::from_millis(millis)).await;
+                Ok::<Bytes, std::io::Error>(full)
+            });
+            Ok(Response::from_parts(head, Body::from_stream(delayed)))
+        }
+        Some(FaultKind::DropMidBody) => {
+            let (head, full) = buffered(process(parts, body).await).await;
+            let half = full.slice(..full.len() / 2);
+            let broken = stream::iter([
+                Ok(half),
+                Err(std::io::Error::other(
+                    "connection dropped by an injected fault",
+                )),
+            ]);
+            Ok(Response::from_parts(head, Body::from_stream(broken)))
+        }
+        Some(FaultKind::Oversized { bytes }) => {
+            let padding = "x".repeat(bytes.saturating_sub(16));
+            Ok(api::json(
+                StatusCode::OK,
+                format!("{{\"padding\":\"{padding}\"}}"),
+            ))
+        }
+        Some(FaultKind::DropConnection) => Err(Dropped),
+        Some(FaultKind::ProcessThenDrop) => {
+            let _processed = process(parts, body).await;
+            Err(Dropped)
+        }
+    };
+    recorded.status = outcome.as_ref().ok().map(|r| r.status().as_u16());
+    shared.lock().record_request(recorded);
+    outcome
+}
+
+/// A response's head (with its full length declared) and its whole body.
+async fn buffered(response: Response<Body>) -> (axum::http::response::Parts, Bytes) {
+    let (mut head, body) = response.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    head.headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
+    (head, full)
+}
+
+/// The answer of a [`FaultKind::Status`] fault.
+fn canned(
+    status: u16,
+    headers: &[(String, String)],
+    content_type: Option<&str>,
+    body: String,
+) -> Response<Body> {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(content_type) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, content_type);
+    }
+    for (name, value) in headers {
+        if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
+async fn not_found() -> Response<Body> {
+    api::json(
+        StatusCode::NOT_FOUND,
+        json!({"error": "Not found"}).to_string(),
+    )
+}
