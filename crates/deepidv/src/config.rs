@@ -8,7 +8,7 @@ use reqwest::{
     redirect,
 };
 
-use crate::{Client, Error, Result, client::ClientInner, retry::RetryPolicy};
+use crate::{Client, Error, Result, client::ClientInner, error::one_line, retry::RetryPolicy};
 
 /// DeepIDV's API host; the same for sandbox and live keys (the key decides).
 pub const DEFAULT_BASE_URL: &str = "https://api.deepidv.com";
@@ -231,9 +231,10 @@ fn api_key_header(key: &str) -> Result<HeaderValue> {
     Ok(value)
 }
 
-/// The base URL without a trailing slash, checked.
-fn base_url(text: &str, allow_insecure_http: bool) -> Result<String> {
-    let url = Url::parse(text.trim())
+/// The base URL without a trailing slash, checked. Messages quote it on one bounded line.
+fn base_url(raw: &str, allow_insecure_http: bool) -> Result<String> {
+    let text = &one_line(raw);
+    let url = Url::parse(raw.trim())
         .map_err(|e| Error::config(format!("base_url `{text}` is not an absolute URL: {e}")))?;
     match url.scheme() {
         "https" => {}

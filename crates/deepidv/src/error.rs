@@ -491,21 +491,30 @@ impl ErrorResponse {
     ) -> Self {
         let text = String::from_utf8_lossy(body);
         let text = redact(&text, secret);
-        let parsed: Option<deepidv_raw::types::ApiError> = serde_json::from_str(&text).ok();
-        let from_json = parsed.as_ref().and_then(|e| {
-            [&e.message, &e.error, &e.detail]
-                .into_iter()
-                .flatten()
-                .map(|m| m.trim())
-                .find(|m| !m.is_empty())
-                .map(str::to_owned)
-        });
-        let message = match from_json {
-            Some(message) => one_line(&message),
+        // Members are read one by one: an oddly typed member (`"message": [...]`) must not hide
+        // the others, as decoding the whole body into one type would.
+        let parsed = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .filter(serde_json::Value::is_object);
+        let member = |name: &str| {
+            let value = parsed.as_ref()?.get(name)?.as_str()?.trim();
+            (!value.is_empty()).then(|| value.to_owned())
+        };
+        let message = match member("message")
+            .or_else(|| member("error"))
+            .or_else(|| member("detail"))
+        {
+            // Redacted again: JSON escapes (`\/`, `\u00..`) can hide the key from the first pass.
+            Some(message) => redact(&one_line(&message), secret),
             None if !text.trim().is_empty() => one_line(text.trim()),
             None => format!("HTTP {status}"),
         };
-        let hints = parsed.and_then(|e| e.hints).unwrap_or_default();
+        let hints = parsed
+            .as_ref()
+            .and_then(|body| body.get("hints"))
+            .and_then(serde_json::Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         Self {
             operation,
             status,
@@ -646,6 +655,15 @@ mod tests {
             "Insufficient funds or subscription."
         );
         assert_eq!(answer(500, "  ").message, "HTTP 500");
+        // An oddly typed member does not hide the others.
+        let odd = answer(
+            400,
+            r#"{"message":["a","b"],"error":"Bad Request","hints":{"x":1}}"#,
+        );
+        assert_eq!(odd.message, "Bad Request");
+        assert!(odd.hints().is_empty());
+        let hinted = answer(400, r#"{"message":"m","hints":[{"path":["phone"]}]}"#);
+        assert_eq!(hinted.hints().len(), 1);
     }
 
     #[test]

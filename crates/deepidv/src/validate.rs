@@ -1,7 +1,7 @@
 //! Client-side checks that mirror the server's (sessions-contract §9.4): bad input fails with
 //! [`Error::Validation`] naming the field, before anything is sent.
 
-use crate::{Error, Result, SessionCreateInput, SessionListParams};
+use crate::{Error, Result, SessionCreateInput, SessionListParams, error::one_line};
 
 /// The largest page the server serves.
 pub(crate) const MAX_LIMIT: u32 = 500;
@@ -70,8 +70,9 @@ pub(crate) fn list_params(params: &SessionListParams) -> Result<()> {
     Ok(())
 }
 
-/// A session id: not blank, no control characters, and not `.` or `..` (which a URL would
-/// resolve to another path).
+/// A session id: not blank, no control characters, no backslash, and not `.` or `..`. URL
+/// parsers treat `\` as `/` and resolve dot segments, so any of these would send the request
+/// (and the key) to another path.
 pub(crate) fn session_id(id: &str) -> Result<()> {
     text("session_id", id)?;
     if id == "." || id == ".." {
@@ -79,6 +80,9 @@ pub(crate) fn session_id(id: &str) -> Result<()> {
             "session_id",
             format!("`{id}` is not a session id"),
         ));
+    }
+    if id.contains('\\') {
+        return Err(Error::invalid("session_id", "must not contain a backslash"));
     }
     Ok(())
 }
@@ -154,15 +158,20 @@ fn https_url(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// An ISO-8601 date (`2025-01-15`) or RFC 3339 instant (`2025-01-15T10:30:00Z`).
+/// An ISO-8601 date (`2025-01-15`) or date-time, with or without an offset
+/// (`2025-01-15T10:30:00Z`, `2025-01-15T10:30:00.000+0200`, `2025-01-15T10:30:00`).
 fn date(field: &str, value: &str) -> Result<()> {
+    text(field, value)?;
     let parses = chrono::DateTime::parse_from_rfc3339(value).is_ok()
+        || chrono::DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f%z").is_ok()
+        || chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
         || chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok();
     if !parses {
         return Err(Error::invalid(
             field,
             format!(
-                "`{value}` is not an ISO-8601 date or date-time (e.g. 2025-01-15 or 2025-01-15T10:30:00Z)"
+                "`{}` is not an ISO-8601 date or date-time (e.g. 2025-01-15 or 2025-01-15T10:30:00Z)",
+                one_line(value)
             ),
         ));
     }
@@ -224,10 +233,12 @@ mod tests {
             "2025-01-15",
             "2025-01-15T10:30:00Z",
             "2025-01-15T10:30:00.000+02:00",
+            "2025-01-15T10:30:00",
+            "2025-01-15T10:30:00.000+0200",
         ] {
             assert!(date("start_date", good).is_ok(), "{good}");
         }
-        for bad in ["yesterday", "2025-13-01", "15/01/2025", ""] {
+        for bad in ["yesterday", "2025-13-01", "15/01/2025", "", "2025-01-15\nx"] {
             assert!(date("start_date", bad).is_err(), "{bad}");
         }
     }

@@ -185,6 +185,8 @@ async fn bad_inputs_are_refused_before_sending() {
         ("dot dot", ".."),
         ("newline", "s1\n"),
         ("tab", "s\t1"),
+        ("backslash", "a\\b"),
+        ("dot dot backslash", "..\\x"),
     ] {
         expect_field(sessions.retrieve(id).await, "session_id", case);
         expect_field(
