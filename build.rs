@@ -43,6 +43,11 @@ const REPLACEMENTS: &[(&str, &str, &[TypeImpl])] = &[
         "::std::string::String",
         &[TypeImpl::Display, TypeImpl::FromStr],
     ),
+    (
+        "HttpsUrl",
+        "::std::string::String",
+        &[TypeImpl::Display, TypeImpl::FromStr],
+    ),
 ];
 
 fn main() {

@@ -15,7 +15,7 @@ use axum::{
     http::{HeaderValue, Request, Response, StatusCode, header},
 };
 use chrono::{DateTime, Utc};
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
@@ -549,16 +549,18 @@ async fn handle(
         Some(FaultKind::DropMidBody) => {
             let (head, full) = buffered(process(parts, body).await).await;
             let half = full.slice(..full.len() / 2);
-            let broken = stream::iter([
-                Ok(half),
+            // The pause lets the headers and the first half reach the client before the cut.
+            let cut = stream::once(async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 Err(std::io::Error::other(
                     "connection dropped by an injected fault",
-                )),
-            ]);
+                ))
+            });
+            let broken = stream::once(async { Ok(half) }).chain(cut);
             Ok(Response::from_parts(head, Body::from_stream(broken)))
         }
         Some(FaultKind::Oversized { bytes }) => {
-            let padding = "x".repeat(bytes.saturating_sub(16));
+            let padding = "x".repeat(bytes.saturating_sub(r#"{"padding":""}"#.len()));
             Ok(api::json(
                 StatusCode::OK,
                 format!("{{\"padding\":\"{padding}\"}}"),

@@ -1,0 +1,170 @@
+//! Injected faults: what the client sees, and what the journals record.
+
+use std::time::{Duration, Instant};
+
+use deepidv_mock::{Fault, MockServer, Operation};
+
+use crate::common::*;
+
+#[tokio::test]
+async fn a_status_fault_answers_instead_of_the_api() {
+    let mock = MockServer::start().await;
+    mock.inject(
+        Fault::status(502)
+            .body("text/html", "<html>Bad Gateway</html>")
+            .header("retry-after", "3")
+            .times(2),
+    );
+
+    for _ in 0..2 {
+        let answer = live(&mock, "POST", "/v1/sessions", Some(CREATE)).await;
+        assert_eq!(answer.status, 502);
+        assert_eq!(answer.text, "<html>Bad Gateway</html>");
+        assert_eq!(answer.headers["content-type"], "text/html");
+        assert_eq!(answer.headers["retry-after"], "3");
+    }
+    assert_eq!(
+        live(&mock, "POST", "/v1/sessions", Some(CREATE))
+            .await
+            .status,
+        200,
+        "used up after two"
+    );
+    assert_eq!(
+        mock.session_count(),
+        1,
+        "faulted requests were not processed"
+    );
+    let faults: Vec<Option<String>> = mock.requests().iter().map(|r| r.fault.clone()).collect();
+    assert_eq!(faults, [Some("status".into()), Some("status".into()), None]);
+}
+
+#[tokio::test]
+async fn faults_can_target_one_operation() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(429).on(Operation::CreateSession));
+    assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
+    assert_eq!(
+        live(&mock, "POST", "/v1/sessions", Some(CREATE))
+            .await
+            .status,
+        429
+    );
+    let operations: Vec<Option<Operation>> = mock.requests().iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            Some(Operation::ListSessions),
+            Some(Operation::CreateSession)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_delay_holds_the_headers_back() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::delay(Duration::from_millis(400)));
+    let started = Instant::now();
+    assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_slow_body_comes_after_fast_headers() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::slow_body(Duration::from_millis(400)));
+    let started = Instant::now();
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/sessions", mock.url()))
+        .header("x-api-key", mock.api_key())
+        .send()
+        .await
+        .unwrap();
+    let headers_after = started.elapsed();
+    let body = response.text().await.unwrap();
+    assert!(
+        headers_after < Duration::from_millis(350),
+        "headers took {headers_after:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(350),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(body.contains("\"sessions\""));
+}
+
+#[tokio::test]
+async fn a_dropped_connection_gives_no_answer() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::drop_connection());
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v1/sessions", mock.url()))
+        .header("x-api-key", mock.api_key())
+        .body(CREATE)
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    assert_eq!(mock.session_count(), 0, "not processed");
+    assert_eq!(mock.requests()[0].status, None);
+}
+
+#[tokio::test]
+async fn process_then_drop_creates_but_never_answers() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v1/sessions", mock.url()))
+        .header("x-api-key", mock.api_key())
+        .header("content-type", "application/json")
+        .body(CREATE)
+        .send()
+        .await;
+    assert!(sent.is_err(), "{sent:?}");
+    assert_eq!(mock.session_count(), 1, "the session exists");
+    assert_eq!(mock.invites().len(), 2, "and its invitations went out");
+}
+
+#[tokio::test]
+async fn a_body_cut_halfway_fails_to_read() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::drop_mid_body());
+    let response = reqwest::Client::new()
+        .get(format!("{}/v1/sessions", mock.url()))
+        .header("x-api-key", mock.api_key())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().await.is_err());
+}
+
+#[tokio::test]
+async fn an_oversized_body_has_the_requested_size() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::oversized(3 * 1024 * 1024));
+    let answer = live(&mock, "GET", "/v1/sessions", None).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.text.len(), 3 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn probabilistic_faults_follow_the_seed() {
+    async fn pattern(seed: u64) -> Vec<u16> {
+        let mock = MockServer::builder().seed(seed).start().await.unwrap();
+        mock.inject(Fault::status(503).probability(0.5).times(u32::MAX));
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            statuses.push(live(&mock, "GET", "/v1/sessions", None).await.status);
+        }
+        statuses
+    }
+    let first = pattern(7).await;
+    assert_eq!(first, pattern(7).await, "same seed, same faults");
+    let failures = first.iter().filter(|&&s| s == 503).count();
+    assert!((3..=17).contains(&failures), "about half fail: {first:?}");
+}
