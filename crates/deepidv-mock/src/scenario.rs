@@ -31,6 +31,7 @@ pub(crate) const SCENARIO_STATUSES: &[&str] = &[
 /// details in `meta_data`, the uploads, and links to them in `links`.
 pub(crate) fn submit(
     record: &mut Value,
+    applicant: &Value,
     links: &mut Map<String, Value>,
     now: DateTime<Utc>,
     rng: &mut fastrand::Rng,
@@ -52,6 +53,27 @@ pub(crate) fn submit(
 
     let mut analysis = source["analysis_data"].clone();
     analysis["created_at"] = json!(timestamp(now));
+    // The documents show the applicant's own name.
+    let names = [
+        ("FIRST_NAME", &applicant["first_name"]),
+        ("LAST_NAME", &applicant["last_name"]),
+    ];
+    for document in [
+        "id_analysis_data",
+        "secondary_id_analysis_data",
+        "tertiary_id_analysis_data",
+    ] {
+        let Some(fields) = analysis[document]["id_extracted_text"].as_array_mut() else {
+            continue;
+        };
+        for field in fields {
+            for (kind, name) in names {
+                if let (true, Some(name)) = (field["type"] == kind, name.as_str()) {
+                    field["value"] = json!(name.to_uppercase());
+                }
+            }
+        }
+    }
     // Vary the headline scores a little so that runs with different seeds differ.
     let jitter =
         |base: f64, rng: &mut fastrand::Rng| ((base - rng.f64() * 2.0) * 100.0).round() / 100.0;
@@ -137,6 +159,7 @@ pub(crate) fn sandbox(
         }
         _ => submit(
             &mut record,
+            &reference["user"],
             &mut links,
             created + Duration::hours(1),
             &mut rng,

@@ -450,6 +450,7 @@ impl State {
         match step {
             ApplicantStep::Submit => scenario::submit(
                 &mut session.record,
+                &session.applicant,
                 &mut session.resource_links,
                 now,
                 &mut self.rng,

@@ -45,7 +45,12 @@
 //!
 //! # Features
 //!
-//! - `rustls` (default): TLS through rustls with the `ring` provider and the platform's roots.
+//! - `rustls` (default): TLS through rustls with the `ring` crypto provider (chosen over aws-lc-rs
+//!   for compile time) and the platform's trust store. Building a [`Client`] installs `ring` as the
+//!   process's default provider unless one is installed already. If your program also builds its
+//!   own `reqwest` clients *before* any deepidv client, and its `reqwest` enables no provider
+//!   feature itself, install one first (`rustls::crypto::ring::default_provider().install_default()`)
+//!   or enable reqwest's `rustls` feature: reqwest panics on a client built without a provider.
 //! - `native-tls`: TLS through the platform's library.
 
 #![deny(missing_docs)]

@@ -666,7 +666,7 @@ async fn the_rate_limit_refuses_bursts_over_35() {
         .await
         .unwrap();
     let url = format!("{}/v1/sessions/test_verified", mock.url());
-    let client = reqwest::Client::new();
+    let client = http();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..100 {
         let request = client.get(&url).header("x-api-key", mock.api_key()).send();

@@ -18,6 +18,13 @@ impl Answer {
     }
 }
 
+/// An HTTP client. Installs a TLS crypto provider first: in a workspace build reqwest is unified
+/// with the `deepidv` crate's `rustls-no-provider` feature, and would panic without one.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Sends `method path` to `mock` with `key` (if any) and a JSON `body` (if any).
 pub async fn call(
     mock: &MockServer,
@@ -26,7 +33,7 @@ pub async fn call(
     key: Option<&str>,
     body: Option<&str>,
 ) -> Answer {
-    let client = reqwest::Client::new();
+    let client = http();
     let mut request = client.request(
         Method::from_bytes(method.as_bytes()).unwrap(),
         format!("{}{path}", mock.url()),

@@ -78,7 +78,7 @@ async fn a_slow_body_comes_after_fast_headers() {
     let mock = MockServer::start().await;
     mock.inject(Fault::slow_body(Duration::from_millis(400)));
     let started = Instant::now();
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{}/v1/sessions", mock.url()))
         .header("x-api-key", mock.api_key())
         .send()
@@ -102,7 +102,7 @@ async fn a_slow_body_comes_after_fast_headers() {
 async fn a_dropped_connection_gives_no_answer() {
     let mock = MockServer::start().await;
     mock.inject(Fault::drop_connection());
-    let sent = reqwest::Client::new()
+    let sent = http()
         .post(format!("{}/v1/sessions", mock.url()))
         .header("x-api-key", mock.api_key())
         .body(CREATE)
@@ -117,7 +117,7 @@ async fn a_dropped_connection_gives_no_answer() {
 async fn process_then_drop_creates_but_never_answers() {
     let mock = MockServer::start().await;
     mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
-    let sent = reqwest::Client::new()
+    let sent = http()
         .post(format!("{}/v1/sessions", mock.url()))
         .header("x-api-key", mock.api_key())
         .header("content-type", "application/json")
@@ -133,7 +133,7 @@ async fn process_then_drop_creates_but_never_answers() {
 async fn a_body_cut_halfway_fails_to_read() {
     let mock = MockServer::start().await;
     mock.inject(Fault::drop_mid_body());
-    let response = reqwest::Client::new()
+    let response = http()
         .get(format!("{}/v1/sessions", mock.url()))
         .header("x-api-key", mock.api_key())
         .send()

@@ -1,5 +1,6 @@
-//! Integration tests of the `deepidv` facade against real HTTP servers on loopback (wiremock, and a
-//! TLS server for the https test). One test binary, one module per concern.
+//! Integration tests of the `deepidv` facade against real HTTP servers on loopback (wiremock, the
+//! deepidv-mock server, and a TLS server for the https test). One test binary, one module per
+//! concern.
 
 mod common;
 
@@ -7,6 +8,7 @@ mod config;
 mod decoding;
 mod errors;
 mod list;
+mod mock;
 mod requests;
 mod retries;
 mod tls;
