@@ -4,6 +4,7 @@
 mod common;
 
 mod behaviour;
+mod binary;
 mod conformance;
 mod control;
 mod faults;

@@ -1,0 +1,146 @@
+//! The `deepidv-mock` binary: options, the printed URL and keys, and the control API.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+};
+
+use crate::common::*;
+
+/// Runs the binary; kills it when dropped.
+struct Running {
+    child: Child,
+    url: String,
+    printed: Vec<String>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(args: &[&str]) -> Running {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"))
+        .args(["--port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It prints its URL, the demo keys if it made them, and finally a `try: curl ...` hint.
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let last = line.starts_with("try: ");
+        printed.push(line);
+        if last {
+            break;
+        }
+    }
+    let url = printed
+        .iter()
+        .find_map(|line| line.strip_prefix("deepidv-mock listening on "))
+        .unwrap_or_else(|| panic!("no URL printed: {printed:?}"))
+        .to_owned();
+    Running {
+        child,
+        url,
+        printed,
+    }
+}
+
+async fn get(url: &str, key: &str) -> u16 {
+    http()
+        .get(url)
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn the_binary_serves_configured_keys_and_controls() {
+    let running = start(&[
+        "--api-key",
+        "sk_a",
+        "--api-key",
+        "sk_b",
+        "--sandbox-key",
+        "sk_s",
+        "--seed",
+        "7",
+    ]);
+    let list = format!("{}/v1/sessions", running.url);
+    assert_eq!(get(&list, "sk_a").await, 200);
+    assert_eq!(get(&list, "sk_b").await, 200);
+    assert_eq!(
+        get(
+            &format!("{}/v1/sessions/test_verified", running.url),
+            "sk_s"
+        )
+        .await,
+        200
+    );
+    assert_eq!(get(&list, "sk_unknown").await, 401);
+
+    let seeded = http()
+        .post(format!("{}/__mock/seed", running.url))
+        .json(&serde_json::json!({"count": 3, "owner_key": "sk_b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seeded.status(), 200);
+    let page: serde_json::Value = http()
+        .get(&list)
+        .header("x-api-key", "sk_b")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 3);
+    assert!(
+        !running.printed.iter().any(|l| l.contains("sk_a")),
+        "configured keys are not printed: {:?}",
+        running.printed
+    );
+}
+
+#[tokio::test]
+async fn without_keys_it_prints_demo_keys_and_rate_limits() {
+    let running = start(&[]);
+    let key_line = running
+        .printed
+        .iter()
+        .find(|l| l.starts_with("live key:"))
+        .expect("a demo key is printed");
+    let key = key_line.trim_start_matches("live key:").trim().to_owned();
+    let list = format!("{}/v1/sessions", running.url);
+    let mut statuses = Vec::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let request = http().get(&list).header("x-api-key", &key).send();
+        tasks.spawn(async move { request.await.unwrap().status().as_u16() });
+    }
+    statuses.extend(tasks.join_all().await);
+    assert!(statuses.contains(&200));
+    assert!(
+        statuses.contains(&429),
+        "the binary limits each key to 25/s with bursts of 35"
+    );
+}
+
+#[test]
+fn help_and_bad_options() {
+    let binary = env!("CARGO_BIN_EXE_deepidv-mock");
+    let help = Command::new(binary).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--api-key"));
+    let bad = Command::new(binary).arg("--bogus").output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option --bogus"));
+}
