@@ -61,6 +61,7 @@ mod config;
 mod error;
 mod input;
 pub mod model;
+mod pagination;
 mod retry;
 mod sessions;
 mod validate;

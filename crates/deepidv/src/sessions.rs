@@ -3,11 +3,13 @@
 use std::collections::HashSet;
 
 use deepidv_raw::types;
+use futures_core::Stream;
 
 use crate::{
     Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatusUpdate,
     error::Operation,
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
+    pagination::{Matcher, SessionStream},
     retry, validate,
 };
 
@@ -152,7 +154,7 @@ impl Sessions {
             offset,
             next_token: None,
         };
-        let mut skipped = 0;
+        let mut matcher = Matcher::new(&params);
         let mut data = Vec::new();
         let mut token = None;
         loop {
@@ -164,20 +166,14 @@ impl Sessions {
                     &mut seen_tokens,
                 )
                 .await?;
-            let matches = page.sessions.into_iter().filter(|s| {
-                params
-                    .status
-                    .as_ref()
-                    .is_none_or(|status| &s.status == status)
-            });
-            for session in matches {
-                if skipped < offset {
-                    skipped += 1;
-                } else if data.len() == limit as usize {
-                    return Ok(finish(data, true));
-                } else {
-                    data.push(session);
+            for session in page.sessions {
+                if !matcher.keep(&session) {
+                    continue;
                 }
+                if data.len() == limit as usize {
+                    return Ok(finish(data, true));
+                }
+                data.push(session);
             }
             match page.next_token {
                 Some(_) if data.len() == limit as usize => return Ok(finish(data, true)),
@@ -185,6 +181,35 @@ impl Sessions {
                 None => return Ok(finish(data, false)),
             }
         }
+    }
+
+    /// Every session matching `params`, as a stream that follows `next_token` to the end.
+    ///
+    /// `limit` is the page size asked of the server (default 500, the most it serves); cap the
+    /// number of items with `.take(n)`. `status` and `offset` apply as in [`list`](Self::list),
+    /// and the filters go to the server. The next page is fetched while you handle the current one
+    /// (never more than one page ahead), so memory stays within two pages however many sessions
+    /// there are. Each page is retried like any read; an error (including invalid `params`, in which
+    /// case nothing is sent) is yielded once and ends the stream. Dropping the stream stops all
+    /// work, including a request in flight. Must be polled inside a Tokio runtime.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// use futures_util::StreamExt;
+    /// use deepidv::{SessionListParams, SessionStatus};
+    ///
+    /// let mut verified = std::pin::pin!(sessions.list_all(SessionListParams::new().status(SessionStatus::Verified)));
+    /// while let Some(session) = verified.next().await {
+    ///     let session = session?;
+    ///     println!("{} verified at {}", session.id, session.updated_at);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list_all(
+        &self,
+        params: SessionListParams,
+    ) -> impl Stream<Item = Result<Session>> + Send + 'static {
+        SessionStream::new(self.clone(), params)
     }
 
     /// Records a decision on a session: `PATCH /v1/sessions/{id}/update-status` with
@@ -224,7 +249,7 @@ impl Sessions {
 
     /// One page from the server, following pages that are empty but carry a token. Fails on a
     /// token the server already gave (`seen` holds those of this call).
-    async fn page(
+    pub(crate) async fn page(
         &self,
         params: &SessionListParams,
         limit: Option<u32>,

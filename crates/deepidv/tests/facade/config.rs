@@ -84,6 +84,8 @@ async fn clients_and_sessions_are_shareable_and_their_futures_are_send() {
     send(&sessions.retrieve("s1"));
     send(&sessions.list(deepidv::SessionListParams::new()));
     send(&sessions.update_status("s1", deepidv::SessionStatusUpdate::Voided));
+    fn send_static<T: Send + 'static>(_: &T) {}
+    send_static(&sessions.list_all(deepidv::SessionListParams::new()));
 
     // A handle moved into a task works there.
     let handle = tokio::spawn(async move { sessions.retrieve(" ").await.map(|_| ()) });

@@ -8,6 +8,7 @@ mod config;
 mod decoding;
 mod errors;
 mod list;
+mod list_all;
 mod mock;
 mod requests;
 mod retries;

@@ -1,0 +1,261 @@
+//! `Sessions::list_all` against deepidv-mock: the whole walk, filters, faults, early drop.
+
+use std::time::Duration;
+
+use deepidv::{Client, Error, Session, SessionListParams, SessionStatus};
+use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
+use futures_util::StreamExt;
+
+fn client_for(mock: &MockServer) -> Client {
+    Client::builder()
+        .api_key(mock.api_key())
+        .base_url(mock.url())
+        .initial_retry_delay(Duration::from_millis(5))
+        .build()
+        .unwrap()
+}
+
+/// Seeds `n` sessions and returns their ids newest first, with their statuses.
+fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {
+    let mut ids = mock.seed_sessions(n, SeedSessions::new()).unwrap();
+    ids.reverse();
+    ids.into_iter()
+        .map(|id| {
+            let status = mock.session(&id).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            (id, status)
+        })
+        .collect()
+}
+
+fn list_requests(mock: &MockServer) -> usize {
+    mock.requests()
+        .iter()
+        .filter(|r| r.operation == Some(Operation::ListSessions))
+        .count()
+}
+
+async fn collect(
+    stream: impl futures_util::Stream<Item = deepidv::Result<Session>>,
+) -> Vec<deepidv::Result<Session>> {
+    stream.collect().await
+}
+
+#[tokio::test]
+async fn every_session_once_in_order() {
+    let mock = MockServer::start().await;
+    let expected: Vec<String> = seeded(&mock, 1_234).into_iter().map(|(id, _)| id).collect();
+
+    let walked = collect(
+        client_for(&mock)
+            .sessions()
+            .list_all(SessionListParams::new()),
+    )
+    .await;
+
+    let ids: Vec<String> = walked.into_iter().map(|s| s.unwrap().id).collect();
+    assert_eq!(ids, expected);
+    assert_eq!(list_requests(&mock), 3, "pages of 500 by default");
+    for request in mock.requests() {
+        assert!(
+            request
+                .query
+                .as_deref()
+                .unwrap_or_default()
+                .contains("limit=500"),
+            "{:?}",
+            request.query
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_offset_and_server_filters_are_honoured() {
+    let mock = MockServer::start().await;
+    let all = seeded(&mock, 1_100);
+    mock.advance_time(chrono::Duration::hours(2));
+    mock.seed_sessions(
+        40,
+        SeedSessions::new()
+            .workflow_id("wf_abc123")
+            .status("VERIFIED"),
+    )
+    .unwrap();
+    let sessions = client_for(&mock).sessions();
+
+    let verified: Vec<String> = all
+        .iter()
+        .filter(|(_, s)| s == "VERIFIED")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let params = SessionListParams::new()
+        .status(SessionStatus::Verified)
+        .offset(10)
+        .limit(200)
+        .start_date("2000-01-01");
+    let walked = collect(sessions.list_all(params)).await;
+    let walked: Vec<String> = walked.into_iter().map(|s| s.unwrap().id).collect();
+    // The 40 workflow sessions are newer, so they come first; then the seeded VERIFIED ones.
+    assert_eq!(walked.len(), 40 + verified.len() - 10);
+    assert_eq!(walked[30..], verified[..]);
+
+    let in_workflow =
+        collect(sessions.list_all(SessionListParams::new().workflow_id("wf_abc123"))).await;
+    assert_eq!(in_workflow.len(), 40);
+    assert!(
+        in_workflow
+            .iter()
+            .all(|s| s.as_ref().unwrap().workflow_id.as_deref() == Some("wf_abc123"))
+    );
+}
+
+#[tokio::test]
+async fn a_fault_mid_walk_is_retried() {
+    let mock = MockServer::start().await;
+    let expected: Vec<String> = seeded(&mock, 1_000).into_iter().map(|(id, _)| id).collect();
+    let sessions = client_for(&mock).sessions();
+    let mut stream = std::pin::pin!(sessions.list_all(SessionListParams::new().limit(100)));
+
+    let mut ids = Vec::new();
+    while let Some(session) = stream.next().await {
+        ids.push(session.unwrap().id);
+        if ids.len() == 250 {
+            mock.inject(Fault::status(503).on(Operation::ListSessions).times(2));
+        }
+    }
+    assert_eq!(ids, expected);
+    assert_eq!(list_requests(&mock), 10 + 2);
+}
+
+#[tokio::test]
+async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
+    let mock = MockServer::start().await;
+    seeded(&mock, 300);
+    let client = Client::builder()
+        .api_key(mock.api_key())
+        .base_url(mock.url())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let mut stream = std::pin::pin!(
+        client
+            .sessions()
+            .list_all(SessionListParams::new().limit(100))
+    );
+
+    let mut ok = 0;
+    let mut errors = Vec::new();
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(_) => {
+                ok += 1;
+                if ok == 100 {
+                    mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    assert!(ok >= 100 && ok <= 200, "{ok}");
+    assert_eq!(errors.len(), 1);
+    assert!(matches!(errors[0], Error::Api { .. }), "{:?}", errors[0]);
+    assert!(stream.next().await.is_none());
+}
+
+#[tokio::test]
+async fn dropping_the_stream_stops_the_requests() {
+    let mock = MockServer::start().await;
+    seeded(&mock, 1_000);
+    let sessions = client_for(&mock).sessions();
+
+    let first: Vec<Session> = sessions
+        .list_all(SessionListParams::new().limit(50))
+        .take(10)
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert_eq!(first.len(), 10);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after_drop = list_requests(&mock);
+    assert!(
+        after_drop <= 2,
+        "the page in hand and at most one ahead: {after_drop}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        list_requests(&mock),
+        after_drop,
+        "no request after the drop"
+    );
+}
+
+#[tokio::test]
+async fn the_next_page_is_fetched_at_most_one_ahead() {
+    let mock = MockServer::start().await;
+    seeded(&mock, 1_000);
+    let sessions = client_for(&mock).sessions();
+    let mut stream = std::pin::pin!(sessions.list_all(SessionListParams::new().limit(100)));
+
+    stream.next().await.unwrap().unwrap();
+    // While the caller holds page 1, page 2 is fetched, and nothing beyond it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(list_requests(&mock), 2);
+}
+
+#[tokio::test]
+async fn invalid_params_are_an_error_and_nothing_is_sent() {
+    let mock = MockServer::start().await;
+    let sessions = client_for(&mock).sessions();
+    let walked = collect(sessions.list_all(SessionListParams::new().limit(0))).await;
+    assert_eq!(walked.len(), 1);
+    assert!(matches!(&walked[0], Err(Error::Validation { field: Some(f), .. }) if f == "limit"));
+    assert_eq!(list_requests(&mock), 0);
+}
+
+#[tokio::test]
+async fn a_repeated_token_ends_the_walk_with_an_error() {
+    use wiremock::{
+        Mock, MockServer as Wire,
+        matchers::{method, query_param, query_param_is_missing},
+    };
+    let server = Wire::start().await;
+    let page = |ids: &[&str], next: Option<&str>| {
+        let sessions: Vec<serde_json::Value> = ids
+            .iter()
+            .map(|id| crate::common::session_json(id, "PENDING"))
+            .collect();
+        serde_json::json!({ "sessions": sessions, "next_token": next }).to_string()
+    };
+    Mock::given(method("GET"))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(crate::common::json(page(&["a", "b"], Some("t1"))))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("next_token", "t1"))
+        .respond_with(crate::common::json(page(&[], Some("t2"))))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(query_param("next_token", "t2"))
+        .respond_with(crate::common::json(page(&["c"], Some("t1"))))
+        .mount(&server)
+        .await;
+
+    let walked = collect(
+        crate::common::client(&server)
+            .sessions()
+            .list_all(SessionListParams::new()),
+    )
+    .await;
+
+    assert_eq!(walked.len(), 3);
+    assert_eq!(walked[1].as_ref().unwrap().id, "b");
+    assert!(
+        matches!(&walked[2], Err(Error::Decode { .. })),
+        "{:?}",
+        walked[2]
+    );
+}
