@@ -158,7 +158,7 @@ async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
             Err(e) => errors.push(e),
         }
     }
-    assert!(ok >= 100 && ok <= 200, "{ok}");
+    assert!((100..=200).contains(&ok), "{ok}");
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], Error::Api { .. }), "{:?}", errors[0]);
     assert!(stream.next().await.is_none());
