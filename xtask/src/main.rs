@@ -12,7 +12,9 @@ usage: cargo xtask <command>
 
 commands:
   check-spec [FILE]   check openapi.yaml (default: the workspace's) against the rules the
-                      generator relies on; names every offender, exits 1 on any";
+                      generator relies on; names every offender, exits 1 on any
+  bench [--rounds N]  build crates/deepidv-bench in release mode and run it: the SDK against
+                      hand-written reqwest + serde_json code, side by side";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,12 +26,39 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|| workspace_root().join("openapi.yaml"));
             check_spec::run(&path)
         }
+        Some("bench") => bench(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
         _ => {
             eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the benchmark package in release mode. xtask only spawns it, so xtask itself depends on no
+/// deepidv crate.
+fn bench(args: &[String]) -> ExitCode {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "--package",
+            "deepidv-bench",
+            "--",
+        ])
+        .args(args)
+        .status();
+    match status {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench: cannot run cargo: {e}");
             ExitCode::from(2)
         }
     }

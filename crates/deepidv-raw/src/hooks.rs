@@ -7,6 +7,9 @@
 //!   page from a proxy). Without it a listed error status whose body is not the JSON error would
 //!   lose its status (progenitor's `InvalidResponsePayload`). Callers decode error bodies
 //!   themselves, in one place.
+//!
+//! The rebuilt response keeps status, version, headers and extensions; its `url()` is reqwest's
+//! placeholder (the original URL is private to reqwest), which nothing here reads.
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
@@ -42,11 +45,12 @@ impl ClientHooks<Hooks> for crate::Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
+        let mut response = self.client().execute(request).await?;
         let status = response.status();
         let version = response.version();
-        let headers = response.headers().clone();
-        let extensions = response.extensions().clone();
+        // Taken, not cloned: the original response is consumed for its body right after.
+        let headers = std::mem::take(response.headers_mut());
+        let extensions = std::mem::take(response.extensions_mut());
         let body = response.bytes().await?;
         Ok(rebuild(status, version, headers, extensions, body))
     }
@@ -82,7 +86,10 @@ fn rebuild(
     mut extensions: http::Extensions,
     body: Bytes,
 ) -> reqwest::Response {
-    extensions.insert(BufferedBody(body.clone()));
+    // Only error answers are read again (by `post`).
+    if !status.is_success() {
+        extensions.insert(BufferedBody(body.clone()));
+    }
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;

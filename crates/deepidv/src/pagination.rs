@@ -3,14 +3,14 @@
 
 use std::{
     collections::HashSet,
+    future::Future,
     pin::Pin,
     task::{Context, Poll},
 };
 
 use futures_core::Stream;
-use tokio::{sync::mpsc, task::AbortHandle};
 
-use crate::{Result, Session, SessionListParams, SessionStatus, Sessions, validate};
+use crate::{Error, Result, Session, SessionListParams, SessionStatus, Sessions, validate};
 
 /// Applies a list's `status` filter, then skips `offset` matches: the part of `list` the API
 /// does not have.
@@ -42,32 +42,117 @@ impl Matcher {
         }
         true
     }
+
+    /// Keeps the sessions of `page` that [`keep`](Self::keep) accepts, in place.
+    pub(crate) fn filter(&mut self, page: &mut Vec<Session>) {
+        if self.status.is_some() || self.to_skip > 0 {
+            page.retain(|session| self.keep(session));
+        }
+    }
 }
 
-/// The stream of [`Sessions::list_all`]: pages come from a task that fetches at most one page
-/// ahead of the caller, so memory stays within two pages whatever the total.
+/// One page as the stream needs it: the sessions, the next token, and the tokens seen so far
+/// (handed back and forth so that the fetch future can own them).
+type Fetched = (Result<(Vec<Session>, Option<String>)>, HashSet<String>);
+type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
+
+/// The stream of [`Sessions::list_all`].
+///
+/// The next page is requested as soon as the caller starts on the current one, and that request
+/// makes progress each time the stream is polled. Everything runs in the caller's task: no task
+/// is spawned, pages are not handed between threads, and dropping the stream drops the request in
+/// flight. At most two pages are held: the one being drained and the one fetched ahead.
 pub(crate) struct SessionStream {
-    state: State,
+    sessions: Sessions,
+    params: SessionListParams,
+    page_size: u32,
+    matcher: Matcher,
+    /// The page being drained.
+    current: std::vec::IntoIter<Session>,
+    /// The page fetched ahead, once it has arrived.
+    ready: Option<Vec<Session>>,
+    /// The request for the next page, while it is in flight.
+    fetching: Option<Fetch>,
+    /// Where the next request starts; `None` once the last page was requested.
+    next_token: NextPage,
+    /// The tokens seen, while no request holds them.
+    seen_tokens: Option<HashSet<String>>,
+    /// A failure to report once the pages before it are drained.
+    failed: Option<Error>,
+    done: bool,
 }
 
-enum State {
-    /// Not polled yet: the task starts on the first poll, inside the caller's runtime.
-    Idle {
-        sessions: Sessions,
-        params: SessionListParams,
-    },
-    Running {
-        pages: mpsc::Receiver<Result<Vec<Session>>>,
-        current: std::vec::IntoIter<Session>,
-        producer: AbortHandle,
-    },
-    Done,
+enum NextPage {
+    First(Option<String>),
+    After(String),
+    None,
 }
 
 impl SessionStream {
     pub(crate) fn new(sessions: Sessions, params: SessionListParams) -> Self {
+        let failed = validate::list_params(&params).err();
         Self {
-            state: State::Idle { sessions, params },
+            sessions,
+            page_size: params.limit.unwrap_or(validate::MAX_LIMIT),
+            matcher: Matcher::new(&params),
+            next_token: if failed.is_some() {
+                NextPage::None
+            } else {
+                NextPage::First(params.next_token.clone())
+            },
+            params,
+            current: Vec::new().into_iter(),
+            ready: None,
+            fetching: None,
+            seen_tokens: Some(HashSet::new()),
+            failed,
+            done: false,
+        }
+    }
+
+    /// Starts the request for the next page, unless one is in flight, a page is already waiting,
+    /// or the last page was requested.
+    fn start_fetch(&mut self) {
+        if self.fetching.is_some() || self.ready.is_some() || self.failed.is_some() {
+            return;
+        }
+        let token = match std::mem::replace(&mut self.next_token, NextPage::None) {
+            NextPage::First(token) => token,
+            NextPage::After(token) => Some(token),
+            NextPage::None => return,
+        };
+        let (sessions, params, page_size) =
+            (self.sessions.clone(), self.params.clone(), self.page_size);
+        let mut seen = self.seen_tokens.take().unwrap_or_default();
+        self.fetching = Some(Box::pin(async move {
+            let page = sessions
+                .page(&params, Some(page_size), token, &mut seen)
+                .await;
+            (page.map(|page| (page.sessions, page.next_token)), seen)
+        }));
+    }
+
+    /// Drives the request in flight; files its page (or failure) when it completes. A page the
+    /// filter empties is skipped by requesting the next one at once.
+    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
+        while let Some(fetch) = self.fetching.as_mut() {
+            let Poll::Ready((outcome, seen)) = fetch.as_mut().poll(cx) else {
+                return;
+            };
+            self.fetching = None;
+            self.seen_tokens = Some(seen);
+            match outcome {
+                Ok((mut page, next)) => {
+                    self.matcher.filter(&mut page);
+                    self.next_token = next.map_or(NextPage::None, NextPage::After);
+                    if page.is_empty() {
+                        self.start_fetch();
+                    } else {
+                        self.ready = Some(page);
+                    }
+                }
+                Err(e) => self.failed = Some(e),
+            }
         }
     }
 }
@@ -77,97 +162,34 @@ impl Stream for SessionStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
         loop {
-            match &mut this.state {
-                State::Idle { .. } => {
-                    let State::Idle { sessions, params } =
-                        std::mem::replace(&mut this.state, State::Done)
-                    else {
-                        unreachable!("matched Idle above")
-                    };
-                    // Capacity 1 and `reserve` before each fetch: one page with the caller, at
-                    // most one fetched ahead.
-                    let (sender, pages) = mpsc::channel(1);
-                    let producer = tokio::spawn(produce(sessions, params, sender)).abort_handle();
-                    this.state = State::Running {
-                        pages,
-                        current: Vec::new().into_iter(),
-                        producer,
-                    };
-                }
-                State::Running { pages, current, .. } => {
-                    if let Some(session) = current.next() {
-                        return Poll::Ready(Some(Ok(session)));
-                    }
-                    match pages.poll_recv(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Some(Ok(page))) => *current = page.into_iter(),
-                        Poll::Ready(Some(Err(e))) => {
-                            this.state = State::Done;
-                            return Poll::Ready(Some(Err(e)));
-                        }
-                        Poll::Ready(None) => {
-                            this.state = State::Done;
-                            return Poll::Ready(None);
-                        }
-                    }
-                }
-                State::Done => return Poll::Ready(None),
+            this.poll_fetch(cx);
+            if let Some(session) = this.current.next() {
+                return Poll::Ready(Some(Ok(session)));
             }
-        }
-    }
-}
-
-impl Drop for SessionStream {
-    /// Dropping the stream stops the page task, even in the middle of a request.
-    fn drop(&mut self) {
-        if let State::Running { producer, .. } = &self.state {
-            producer.abort();
-        }
-    }
-}
-
-/// Fetches pages until the last one, an error, or the stream is dropped.
-async fn produce(
-    sessions: Sessions,
-    params: SessionListParams,
-    pages: mpsc::Sender<Result<Vec<Session>>>,
-) {
-    if let Err(e) = validate::list_params(&params) {
-        let _ = pages.send(Err(e)).await;
-        return;
-    }
-    let page_size = params.limit.unwrap_or(validate::MAX_LIMIT);
-    let mut matcher = Matcher::new(&params);
-    let mut token = params.next_token.clone();
-    let mut seen_tokens = HashSet::new();
-    loop {
-        // Wait until the caller has taken the previous page before fetching the next.
-        let Ok(slot) = pages.reserve().await else {
-            return;
-        };
-        match sessions
-            .page(&params, Some(page_size), token.take(), &mut seen_tokens)
-            .await
-        {
-            Err(e) => {
-                slot.send(Err(e));
-                return;
+            if let Some(page) = this.ready.take() {
+                this.current = page.into_iter();
+                // Ask for the page after it while the caller drains this one.
+                this.start_fetch();
+                continue;
             }
-            Ok(page) => {
-                let kept: Vec<Session> = page
-                    .sessions
-                    .into_iter()
-                    .filter(|s| matcher.keep(s))
-                    .collect();
-                if !kept.is_empty() {
-                    slot.send(Ok(kept));
-                }
-                match page.next_token {
-                    Some(next) => token = Some(next),
-                    None => return,
-                }
+            if let Some(e) = this.failed.take() {
+                this.done = true;
+                return Poll::Ready(Some(Err(e)));
             }
+            if this.fetching.is_none() {
+                this.start_fetch();
+                if this.fetching.is_none() {
+                    this.done = true;
+                    return Poll::Ready(None);
+                }
+                // Poll the new request once so that it registers for wake-ups.
+                continue;
+            }
+            return Poll::Pending;
         }
     }
 }

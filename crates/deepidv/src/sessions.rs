@@ -187,11 +187,12 @@ impl Sessions {
     ///
     /// `limit` is the page size asked of the server (default 500, the most it serves); cap the
     /// number of items with `.take(n)`. `status` and `offset` apply as in [`list`](Self::list),
-    /// and the filters go to the server. The next page is fetched while you handle the current one
-    /// (never more than one page ahead), so memory stays within two pages however many sessions
-    /// there are. Each page is retried like any read; an error (including invalid `params`, in which
-    /// case nothing is sent) is yielded once and ends the stream. Dropping the stream stops all
-    /// work, including a request in flight. Must be polled inside a Tokio runtime.
+    /// and the filters go to the server. The next page is requested as soon as you start on the
+    /// current one and progresses each time you poll the stream (never more than one page ahead),
+    /// so memory stays within two pages however many sessions there are. Each page is retried like
+    /// any read; an error (including invalid `params`, in which case nothing is sent) is yielded
+    /// once and ends the stream. Everything runs in the polling task (nothing is spawned), and
+    /// dropping the stream stops all work, including a request in flight.
     ///
     /// ```no_run
     /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
