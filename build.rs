@@ -31,6 +31,11 @@ const REPLACEMENTS: &[(&str, &str, &[TypeImpl])] = &[
     ("Timestamp", "crate::Timestamp", &[TypeImpl::Display]),
     ("Location", "crate::Location", &[]),
     ("MetaData", "crate::MetaData", &[TypeImpl::Default]),
+    (
+        "ResourceLinks",
+        "crate::ResourceLinks",
+        &[TypeImpl::Default],
+    ),
     // Constrained strings stay plain `String`s: the `deepidv` facade validates them (naming the
     // field) before anything is sent, and the generator's own check would pull in a regex engine.
     (

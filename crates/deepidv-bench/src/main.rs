@@ -37,6 +37,19 @@ async fn main() -> std::process::ExitCode {
         serve().await;
         return std::process::ExitCode::SUCCESS;
     }
+    if args.first().map(String::as_str) == Some("--repeat") {
+        // `--repeat sdk|hand N`: N sequential retrieves and nothing else, for instruction counts
+        // under `valgrind --tool=callgrind` (the server child runs natively).
+        let which = args.get(1).cloned().unwrap_or_default();
+        let times = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000);
+        return match repeat(&which, times).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench failed: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let rounds = args
         .iter()
         .position(|a| a == "--rounds")
@@ -219,17 +232,7 @@ async fn run(rounds: usize) -> Result<(), String> {
         .build()
         .map_err(|e| e.to_string())?;
     let sessions = client.sessions();
-    let http = reqwest::Client::builder()
-        .default_headers(
-            [(
-                reqwest::header::HeaderName::from_static("x-api-key"),
-                reqwest::header::HeaderValue::from_static(KEY),
-            )]
-            .into_iter()
-            .collect(),
-        )
-        .build()
-        .map_err(|e| e.to_string())?;
+    let http = hand_client()?;
     let retrieve_url = format!(
         "{}/v1/sessions/a1b2c3d4-e5f6-7890-abcd-ef1234567890",
         server.url
@@ -421,6 +424,50 @@ async fn run(rounds: usize) -> Result<(), String> {
 
     print_report(&figures, rounds);
     Ok(())
+}
+
+/// N sequential retrieves by one side only.
+async fn repeat(which: &str, times: usize) -> Result<(), String> {
+    let server = start_server()?;
+    let url = format!(
+        "{}/v1/sessions/a1b2c3d4-e5f6-7890-abcd-ef1234567890",
+        server.url
+    );
+    // Both sides build an SDK client, so that setup costs the same.
+    let client = deepidv::Client::builder()
+        .api_key(KEY)
+        .base_url(&server.url)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let sessions = client.sessions();
+    let http = hand_client()?;
+    for _ in 0..times {
+        match which {
+            "sdk" => {
+                sessions
+                    .retrieve("a1b2c3d4-e5f6-7890-abcd-ef1234567890")
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            "hand" => hand_retrieve(&http, &url).await?,
+            other => return Err(format!("--repeat takes sdk or hand, not {other:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// The hand-written side's client: the key as a default header and the same per-request timeout
+/// as the SDK's default (a fair alternative has one too).
+fn hand_client() -> Result<reqwest::Client, String> {
+    let key = (
+        reqwest::header::HeaderName::from_static("x-api-key"),
+        reqwest::header::HeaderValue::from_static(KEY),
+    );
+    reqwest::Client::builder()
+        .default_headers([key].into_iter().collect())
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 async fn hand_retrieve(http: &reqwest::Client, url: &str) -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! [`Hooks`]: what the generated client runs around every request.
 //!
 //! - `pre` removes the `api-version` header progenitor adds (DeepIDV documents no version header).
-//! - `exec` reads the whole body before the generated code sees the response, so that
+//! - `exec` reads the whole body of a non-2xx answer before the generated code sees it, so that
 //! - `post` can hand every non-2xx answer back as `Error::UnexpectedResponse` with its status,
 //!   headers and body intact, whatever the body is (DeepIDV's JSON error, a plain-text 402, an HTML
 //!   page from a proxy). Without it a listed error status whose body is not the JSON error would
@@ -47,6 +47,10 @@ impl ClientHooks<Hooks> for crate::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let mut response = self.client().execute(request).await?;
         let status = response.status();
+        if status.is_success() {
+            // The generated code reads success bodies itself.
+            return Ok(response);
+        }
         let version = response.version();
         // Taken, not cloned: the original response is consumed for its body right after.
         let headers = std::mem::take(response.headers_mut());
@@ -86,10 +90,7 @@ fn rebuild(
     mut extensions: http::Extensions,
     body: Bytes,
 ) -> reqwest::Response {
-    // Only error answers are read again (by `post`).
-    if !status.is_success() {
-        extensions.insert(BufferedBody(body.clone()));
-    }
+    extensions.insert(BufferedBody(body.clone()));
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;

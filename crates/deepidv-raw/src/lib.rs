@@ -3,8 +3,8 @@
 //! Everything in [`types`], [`builder`] and [`Client`] is generated at build time by progenitor from
 //! the workspace's `openapi.yaml` (see `build.rs`); nothing generated is edited by hand. This crate
 //! holds only the `include!`, the client hooks ([`Hooks`]) and the hand-written types the generator
-//! is told to use in place of its own: the open enumerations, [`Timestamp`], [`Location`] and
-//! [`MetaData`].
+//! is told to use in place of its own: the open enumerations, [`Timestamp`], [`Location`],
+//! [`MetaData`] and [`ResourceLinks`].
 //!
 //! Services should depend on the `deepidv` crate, which adds configuration, validation, typed
 //! errors, retries and pagination on top of this one.
@@ -15,12 +15,14 @@ mod hooks;
 mod location;
 mod meta_data;
 mod open_enum;
+mod resource_links;
 mod timestamp;
 
 pub use hooks::Hooks;
 pub use location::Location;
 pub use meta_data::MetaData;
 pub use open_enum::{SessionProgress, SessionStatus, SessionType};
+pub use resource_links::ResourceLinks;
 pub use timestamp::Timestamp;
 
 #[allow(

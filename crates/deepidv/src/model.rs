@@ -84,17 +84,11 @@ pub struct SessionRetrieveResult {
 
 impl From<types::RetrieveSessionResponse> for SessionRetrieveResult {
     fn from(wire: types::RetrieveSessionResponse) -> Self {
-        let resource_links = wire
-            .resource_links
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|(slot, url)| Some((slot, url?)))
-            .collect();
         Self {
             session_record: wire.session_record,
             user: wire.user,
             sender_user: wire.sender_user,
-            resource_links,
+            resource_links: wire.resource_links.map(|links| links.0).unwrap_or_default(),
         }
     }
 }
