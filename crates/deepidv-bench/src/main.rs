@@ -226,12 +226,7 @@ impl Figure {
 
 async fn run(rounds: usize) -> Result<(), String> {
     let server = start_server()?;
-    let client = deepidv::Client::builder()
-        .api_key(KEY)
-        .base_url(&server.url)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let sessions = client.sessions();
+    let sessions = sdk_client(&server.url, None)?.sessions();
     let http = hand_client()?;
     let retrieve_url = format!(
         "{}/v1/sessions/a1b2c3d4-e5f6-7890-abcd-ef1234567890",
@@ -396,6 +391,18 @@ async fn run(rounds: usize) -> Result<(), String> {
     figure.extra.push(("rss_mb", format!("{rss_growth:.1}")));
     figures.push(figure);
 
+    // With the default client-side rate limiter on: what it lets through, for information.
+    const LIMITED: usize = 120;
+    let limited = sdk_client(&server.url, Some(deepidv::RateLimit::DEFAULT))?.sessions();
+    let started = Instant::now();
+    for _ in 0..LIMITED {
+        limited
+            .retrieve("a1b2c3d4-e5f6-7890-abcd-ef1234567890")
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let limiter_rate = LIMITED as f64 / started.elapsed().as_secs_f64();
+
     // 4. Decode only: the 18 KB example into the facade's types vs serde_json::Value.
     const DECODES: usize = 2_000;
     let mut measured = Vec::new();
@@ -423,6 +430,12 @@ async fn run(rounds: usize) -> Result<(), String> {
     figures.push(Figure::new("decode_typed_vs_value", "µs/decode", &measured));
 
     print_report(&figures, rounds);
+    let default = deepidv::RateLimit::DEFAULT;
+    println!(
+        "bench limiter_on calls_per_s={limiter_rate:.1} limit_per_s={} burst={} calls={LIMITED}",
+        default.rate(),
+        default.burst_size()
+    );
     Ok(())
 }
 
@@ -434,12 +447,7 @@ async fn repeat(which: &str, times: usize) -> Result<(), String> {
         server.url
     );
     // Both sides build an SDK client, so that setup costs the same.
-    let client = deepidv::Client::builder()
-        .api_key(KEY)
-        .base_url(&server.url)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let sessions = client.sessions();
+    let sessions = sdk_client(&server.url, None)?.sessions();
     let http = hand_client()?;
     for _ in 0..times {
         match which {
@@ -454,6 +462,16 @@ async fn repeat(which: &str, times: usize) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The SDK's client; measured with its client-side rate limiter off unless `limit` says otherwise.
+fn sdk_client(url: &str, limit: Option<deepidv::RateLimit>) -> Result<deepidv::Client, String> {
+    deepidv::Client::builder()
+        .api_key(KEY)
+        .base_url(url)
+        .rate_limit(limit)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// The hand-written side's client: the key as a default header and the same per-request timeout

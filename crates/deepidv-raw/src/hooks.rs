@@ -1,30 +1,82 @@
 //! [`Hooks`]: what the generated client runs around every request.
 //!
 //! - `pre` removes the `api-version` header progenitor adds (DeepIDV documents no version header).
-//! - `exec` reads the whole body of a non-2xx answer before the generated code sees it, so that
+//! - `exec` enforces the body cap ([`Hooks::max_body_bytes`]) and reads the whole body of a
+//!   non-2xx answer before the generated code sees it, so that
 //! - `post` can hand every non-2xx answer back as `Error::UnexpectedResponse` with its status,
 //!   headers and body intact, whatever the body is (DeepIDV's JSON error, a plain-text 402, an HTML
 //!   page from a proxy). Without it a listed error status whose body is not the JSON error would
 //!   lose its status (progenitor's `InvalidResponsePayload`). Callers decode error bodies
 //!   themselves, in one place.
 //!
-//! The rebuilt response keeps status, version, headers and extensions; its `url()` is reqwest's
+//! A 2xx answer whose declared length fits the cap passes through untouched. One that is larger,
+//! or of unknown length and larger once read, comes back with a body that fails with
+//! [`BodyTooLarge`] when the generated code reads it: `exec` can only return a `reqwest::Error`,
+//! which it cannot create, so the failure travels in the body.
+//!
+//! A rebuilt response keeps status, version, headers and extensions; its `url()` is reqwest's
 //! placeholder (the original URL is private to reqwest), which nothing here reads.
 
-use bytes::Bytes;
+use std::{
+    fmt,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use bytes::{Bytes, BytesMut};
 use progenitor_client::{ClientHooks, ClientInfo, Error, OperationInfo};
 
+/// The default body cap: 16 MiB, far above a 500-session list page.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+
 /// State the generated [`Client`](crate::Client) carries for its hooks.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Hooks {}
+pub struct Hooks {
+    /// The largest response body read, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
 
 impl Hooks {
     /// Hooks with the default behaviour.
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Sets the body cap.
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
 }
+
+/// A response body over the cap. Found in the `source()` chain of the error the read produced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BodyTooLarge {
+    /// The cap, in bytes.
+    pub limit: usize,
+}
+
+impl fmt::Display for BodyTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the response body is larger than the {}-byte limit",
+            self.limit
+        )
+    }
+}
+
+impl std::error::Error for BodyTooLarge {}
 
 /// The buffered body, kept in the rebuilt response's extensions for `post`.
 #[derive(Clone)]
@@ -45,18 +97,58 @@ impl ClientHooks<Hooks> for crate::Client {
         request: reqwest::Request,
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
+        let limit = self.inner().max_body_bytes;
         let mut response = self.client().execute(request).await?;
         let status = response.status();
-        if status.is_success() {
-            // The generated code reads success bodies itself.
+        let declared = response
+            .content_length()
+            .and_then(|length| usize::try_from(length).ok());
+        if status.is_success() && declared.is_some_and(|length| length <= limit) {
+            // The generated code reads it; hyper holds it to its declared length.
             return Ok(response);
         }
         let version = response.version();
         // Taken, not cloned: the original response is consumed for its body right after.
         let headers = std::mem::take(response.headers_mut());
-        let extensions = std::mem::take(response.extensions_mut());
-        let body = response.bytes().await?;
-        Ok(rebuild(status, version, headers, extensions, body))
+        let mut extensions = std::mem::take(response.extensions_mut());
+        let too_large = BodyTooLarge { limit };
+        if status.is_success() && declared.is_some_and(|length| length > limit) {
+            return Ok(rebuild(
+                status,
+                version,
+                headers,
+                extensions,
+                reqwest::Body::wrap_stream(Fails(Some(too_large))),
+            ));
+        }
+        let mut body = BytesMut::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > limit {
+                if status.is_success() {
+                    return Ok(rebuild(
+                        status,
+                        version,
+                        headers,
+                        extensions,
+                        reqwest::Body::wrap_stream(Fails(Some(too_large))),
+                    ));
+                }
+                // An error answer keeps its status; the part read is plenty for a message.
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = body.freeze();
+        if !status.is_success() {
+            extensions.insert(BufferedBody(body.clone()));
+        }
+        Ok(rebuild(
+            status,
+            version,
+            headers,
+            extensions,
+            reqwest::Body::from(body),
+        ))
     }
 
     async fn post<E>(
@@ -78,7 +170,7 @@ impl ClientHooks<Hooks> for crate::Client {
             response.version(),
             response.headers().clone(),
             response.extensions().clone(),
-            body,
+            reqwest::Body::from(body),
         )))
     }
 }
@@ -87,14 +179,24 @@ fn rebuild(
     status: reqwest::StatusCode,
     version: reqwest::Version,
     headers: reqwest::header::HeaderMap,
-    mut extensions: http::Extensions,
-    body: Bytes,
+    extensions: http::Extensions,
+    body: reqwest::Body,
 ) -> reqwest::Response {
-    extensions.insert(BufferedBody(body.clone()));
     let mut rebuilt = http::Response::new(body);
     *rebuilt.status_mut() = status;
     *rebuilt.version_mut() = version;
     *rebuilt.headers_mut() = headers;
     *rebuilt.extensions_mut() = extensions;
     reqwest::Response::from(rebuilt)
+}
+
+/// A body stream whose first read fails.
+struct Fails(Option<BodyTooLarge>);
+
+impl futures_core::Stream for Fails {
+    type Item = Result<Bytes, BodyTooLarge>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        Poll::Ready(self.0.take().map(Err))
+    }
 }

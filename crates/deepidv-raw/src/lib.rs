@@ -18,7 +18,7 @@ mod open_enum;
 mod resource_links;
 mod timestamp;
 
-pub use hooks::Hooks;
+pub use hooks::{BodyTooLarge, DEFAULT_MAX_BODY_BYTES, Hooks};
 pub use location::Location;
 pub use meta_data::MetaData;
 pub use open_enum::{SessionProgress, SessionStatus, SessionType};

@@ -2,7 +2,9 @@
 
 use std::{fmt, sync::Arc, time::Duration};
 
-use crate::{ClientBuilder, Error, Result, Sessions, config, retry::RetryPolicy};
+use crate::{
+    ClientBuilder, Error, Result, Sessions, config, rate_limit::Bucket, retry::RetryPolicy,
+};
 
 /// A configured DeepIDV client. Clone it freely: clones share one connection pool.
 ///
@@ -22,6 +24,8 @@ pub struct Client {
 pub(crate) struct ClientInner {
     pub(crate) raw: deepidv_raw::Client,
     pub(crate) retry: RetryPolicy,
+    pub(crate) rate_limit: Option<Bucket>,
+    pub(crate) total_timeout: Option<Duration>,
     /// Kept to scrub it from anything an error repeats back.
     pub(crate) api_key: String,
     pub(crate) base_url: String,
@@ -116,6 +120,8 @@ impl fmt::Debug for Client {
             .field("api_key", &"[redacted]")
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
+            .field("rate_limit", &self.inner.rate_limit)
+            .field("total_timeout", &self.inner.total_timeout)
             .finish()
     }
 }

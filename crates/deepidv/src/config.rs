@@ -8,7 +8,10 @@ use reqwest::{
     redirect,
 };
 
-use crate::{Client, Error, Result, client::ClientInner, error::one_line, retry::RetryPolicy};
+use crate::{
+    Client, Error, RateLimit, Result, client::ClientInner, error::one_line, rate_limit::Bucket,
+    retry::RetryPolicy,
+};
 
 /// DeepIDV's API host; the same for sandbox and live keys (the key decides).
 pub const DEFAULT_BASE_URL: &str = "https://api.deepidv.com";
@@ -18,6 +21,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
 /// The ceiling of the first retry's random delay; it doubles per retry, up to 30 s.
 pub const DEFAULT_INITIAL_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How long establishing a connection (TCP and TLS) may take.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest response body read: 16 MiB, far above a 500-session page.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = deepidv_raw::DEFAULT_MAX_BODY_BYTES;
 
 /// The environment variable [`Client::from_env`] reads the API key from.
 pub const API_KEY_ENV: &str = "DEEPIDV_API_KEY";
@@ -46,6 +53,10 @@ pub struct ClientBuilder {
     initial_retry_delay: Duration,
     http: Option<reqwest::ClientBuilder>,
     allow_insecure_http: bool,
+    rate_limit: Option<RateLimit>,
+    total_timeout: Option<Duration>,
+    connect_timeout: Duration,
+    max_response_bytes: usize,
 }
 
 impl Default for ClientBuilder {
@@ -58,6 +69,10 @@ impl Default for ClientBuilder {
             initial_retry_delay: DEFAULT_INITIAL_RETRY_DELAY,
             http: None,
             allow_insecure_http: false,
+            rate_limit: Some(RateLimit::DEFAULT),
+            total_timeout: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -72,6 +87,10 @@ impl fmt::Debug for ClientBuilder {
             .field("initial_retry_delay", &self.initial_retry_delay)
             .field("http_client_builder", &self.http.is_some())
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("rate_limit", &self.rate_limit)
+            .field("total_timeout", &self.total_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_response_bytes", &self.max_response_bytes)
             .finish()
     }
 }
@@ -155,6 +174,52 @@ impl ClientBuilder {
         self
     }
 
+    /// The client-side rate limit, shared by every clone of the client; `None` turns it off.
+    /// Default: [`RateLimit::DEFAULT`] (24 requests a second, bursts of 30), just under DeepIDV's
+    /// documented limit. Every attempt counts, retries included.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().rate_limit(Some(deepidv::RateLimit::per_second(5)));
+    /// ```
+    pub fn rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// A deadline for a whole call, retries and their waits included (default: none, so a call
+    /// can take up to `timeout × (max_retries + 1)` plus the waits). When it passes, the call
+    /// fails with [`Error::Timeout`].
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().total_timeout(std::time::Duration::from_secs(60));
+    /// ```
+    pub fn total_timeout(mut self, deadline: Duration) -> Self {
+        self.total_timeout = Some(deadline);
+        self
+    }
+
+    /// How long establishing a connection (TCP and TLS) may take; default 10 s. A connection that
+    /// cannot be made was never sent, so even a create is retried after it.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().connect_timeout(std::time::Duration::from_secs(3));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The largest response body the client reads; default 16 MiB. A larger answer ends the read
+    /// with [`Error::Decode`] instead of growing memory.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().max_response_bytes(4 * 1024 * 1024);
+    /// ```
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
@@ -175,8 +240,22 @@ impl ClientBuilder {
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
-        if self.timeout.is_zero() {
-            return Err(Error::config("timeout must be greater than zero"));
+        if self.timeout.is_zero()
+            || self.connect_timeout.is_zero()
+            || self.total_timeout.is_some_and(|t| t.is_zero())
+        {
+            return Err(Error::config("timeouts must be greater than zero"));
+        }
+        if self
+            .rate_limit
+            .is_some_and(|limit| limit.rate() == 0 || limit.burst_size() == 0)
+        {
+            return Err(Error::config(
+                "rate_limit needs a rate and a burst of at least 1 (or None for no limit)",
+            ));
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(Error::config("max_response_bytes must be at least 1024"));
         }
 
         let mut headers = HeaderMap::new();
@@ -192,17 +271,21 @@ impl ClientBuilder {
             .default_headers(headers)
             .user_agent(USER_AGENT_VALUE)
             .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout.min(self.timeout))
             .build()
             .map_err(|e| Error::Config {
                 message: "the HTTP client could not be built".to_owned(),
                 source: Some(Box::new(e)),
             })?;
 
-        let raw = deepidv_raw::Client::new_with_client(&base_url, http, deepidv_raw::Hooks::new());
+        let hooks = deepidv_raw::Hooks::new().max_body_bytes(self.max_response_bytes);
+        let raw = deepidv_raw::Client::new_with_client(&base_url, http, hooks);
         let retry = RetryPolicy::new(self.max_retries, self.initial_retry_delay);
         Ok(Client::from_inner(ClientInner {
             raw,
             retry,
+            rate_limit: self.rate_limit.map(Bucket::new),
+            total_timeout: self.total_timeout,
             api_key,
             base_url,
             timeout: self.timeout,

@@ -240,6 +240,17 @@ impl Error {
         }
     }
 
+    /// Whether the request may have been acted on although the call failed: a timeout or lost
+    /// connection after sending, a 5xx, or a success answer that could not be read.
+    pub(crate) fn is_ambiguous(&self) -> bool {
+        match self {
+            Error::Timeout { maybe_sent, .. } | Error::Network { maybe_sent, .. } => *maybe_sent,
+            Error::Api { response, .. } => response.status() >= 500,
+            Error::Decode { .. } => true,
+            _ => false,
+        }
+    }
+
     /// A client-side validation failure naming `field`.
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Validation {
@@ -355,8 +366,21 @@ pub(crate) async fn from_raw(
     }
 }
 
-/// A reqwest failure: a timeout, a connection that could not be made, or one lost on the way.
+/// A reqwest failure: a timeout, a connection that could not be made, one lost on the way, or a
+/// body over the size cap.
 fn from_transport(operation: Operation, e: reqwest::Error, secret: &str) -> Error {
+    if let Some(too_large) = find_source::<deepidv_raw::BodyTooLarge>(&e) {
+        let may_exist = if operation.is_repeatable() {
+            ""
+        } else {
+            "; the session may have been created"
+        };
+        return Error::Decode {
+            message: format!("{too_large}{may_exist}"),
+            operation,
+            source: Some(Box::new(e)),
+        };
+    }
     let maybe_sent = !e.is_connect();
     // reqwest's message names the URL, never headers; scrubbed all the same.
     let message = redact(&one_line(&error_chain(&e)), secret);
@@ -379,6 +403,20 @@ fn from_transport(operation: Operation, e: reqwest::Error, secret: &str) -> Erro
             source: Box::new(e),
         }
     }
+}
+
+/// The first error of type `T` in `e`'s `source()` chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut current = Some(e);
+    while let Some(error) = current {
+        if let Some(found) = error.downcast_ref::<T>() {
+            return Some(found);
+        }
+        current = error.source();
+    }
+    None
 }
 
 /// `e` and its sources, joined with `: ` (reqwest's own message alone is often just

@@ -62,14 +62,15 @@ mod error;
 mod input;
 pub mod model;
 mod pagination;
+mod rate_limit;
 mod retry;
 mod sessions;
 mod validate;
 
 pub use client::Client;
 pub use config::{
-    API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_INITIAL_RETRY_DELAY,
-    DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
+    API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_INITIAL_RETRY_DELAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use error::{BoxError, Error, ErrorResponse, Operation};
 pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
@@ -77,7 +78,8 @@ pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
     SessionRetrieveResult, SessionStatus, SessionType, Timestamp, User,
 };
-pub use sessions::Sessions;
+pub use rate_limit::RateLimit;
+pub use sessions::{CreateOutcome, Sessions};
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -8,6 +8,8 @@
 
 use std::{future::Future, time::Duration};
 
+use tokio::time::Instant;
+
 use deepidv_raw::{ResponseValue, types::ApiError};
 
 use crate::{
@@ -49,8 +51,13 @@ impl RetryPolicy {
         }
     }
 
-    /// `min(initial_delay · 2^retry, 30 s)`.
-    fn backoff_ceiling(&self, retry: u32) -> Duration {
+    /// How many retries a call may make.
+    pub(crate) fn max_retries(&self) -> u32 {
+        self.max_retries
+    }
+
+    /// The longest backoff before retry `retry`: `min(initial_delay · 2^retry, 30 s)`.
+    pub(crate) fn backoff_ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
         self.initial_delay.saturating_mul(factor).min(MAX_BACKOFF)
     }
@@ -62,29 +69,80 @@ fn full_jitter(ceiling: Duration) -> Duration {
     Duration::from_nanos(fastrand::u64(0..=nanos))
 }
 
-/// Sends `attempt()` until it succeeds, fails for good, or runs out of retries.
+/// What happened across the attempts of one call.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct History {
+    /// Requests sent (or begun).
+    pub(crate) attempts: u32,
+    /// Whether an attempt failed in a way that leaves open whether the server acted on it.
+    pub(crate) ambiguous: bool,
+}
+
+/// Sends `attempt()` until it succeeds, fails for good, runs out of retries or of the total
+/// timeout. Each attempt first takes its turn from the client's rate limiter.
 pub(crate) async fn send<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
-    mut attempt: F,
+    attempt: F,
 ) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
+    send_tracked(client, operation, attempt).await.0
+}
+
+/// [`send`], also telling what happened on the way.
+pub(crate) async fn send_tracked<T, F, Fut>(
+    client: &ClientInner,
+    operation: Operation,
+    mut attempt: F,
+) -> (Result<T>, History)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
+{
+    let deadline = client.total_timeout.map(|total| Instant::now() + total);
+    let mut history = History::default();
     let mut retry = 0;
     loop {
-        let error = match attempt().await {
-            Ok(value) => return Ok(value.into_inner()),
+        if let Some(bucket) = &client.rate_limit {
+            match bucket.reserve(deadline) {
+                Ok(turn) if turn > Instant::now() => tokio::time::sleep_until(turn).await,
+                Ok(_) => {}
+                Err(_) => return (Err(past_deadline(client, operation, false)), history),
+            }
+        }
+        history.attempts += 1;
+        let outcome = match deadline {
+            Some(deadline) => match tokio::time::timeout_at(deadline, attempt()).await {
+                Ok(outcome) => outcome,
+                Err(_) => return (Err(past_deadline(client, operation, true)), history),
+            },
+            None => attempt().await,
+        };
+        let error = match outcome {
+            Ok(value) => return (Ok(value.into_inner()), history),
             Err(raw) => from_raw(operation, raw, &client.api_key).await,
         };
+        history.ambiguous |= error.is_ambiguous();
         match client.retry.delay(retry, &error) {
-            Some(wait) => {
+            Some(wait) if deadline.is_none_or(|deadline| Instant::now() + wait < deadline) => {
                 tokio::time::sleep(wait).await;
                 retry += 1;
             }
-            None => return Err(error),
+            _ => return (Err(error), history),
         }
+    }
+}
+
+/// The error for a call that ran out of its total timeout.
+fn past_deadline(client: &ClientInner, operation: Operation, maybe_sent: bool) -> Error {
+    let total = client.total_timeout.unwrap_or_default();
+    Error::Timeout {
+        message: format!("the call did not finish within its total timeout of {total:?}"),
+        operation,
+        maybe_sent,
     }
 }
 

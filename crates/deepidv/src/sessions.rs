@@ -6,7 +6,8 @@ use deepidv_raw::types;
 use futures_core::Stream;
 
 use crate::{
-    Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatusUpdate,
+    Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatus,
+    SessionStatusUpdate,
     error::Operation,
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
     pagination::{Matcher, SessionStream},
@@ -65,6 +66,78 @@ impl Sessions {
         })
         .await
         .map(SessionCreateResult::from)
+    }
+
+    /// Creates a session at most once, even when the answer is lost.
+    ///
+    /// Sends the create. Only after an ambiguous failure (a timeout or lost connection after
+    /// sending, a 5xx, a success answer that cannot be read) does it look for a session with the
+    /// input's `external_id` among the key owner's sessions: if there is one, the newest is returned
+    /// as [`CreateOutcome::Existing`]; if there is none, the create is sent again (every attempt
+    /// counts against `max_retries`). Before looking it waits the retry delay, to give the list a
+    /// moment to show a session the lost attempt created.
+    ///
+    /// - `external_id` is required (a validation error otherwise, and nothing is sent), and it must
+    ///   be unique per intended session: an older session with the same reference would be taken
+    ///   for this one.
+    /// - `Existing` carries the session, not its hosted-page URL, which the API returns only in
+    ///   the create answer. The applicant already has the link in the invitation (if invitations
+    ///   were on). If you need the URL yourself, void that session in the DeepIDV console and create
+    ///   again with a new `external_id`.
+    /// - If the lookup itself fails, the create's error is returned: whether the session exists is
+    ///   then unknown, and [`Error::is_retryable`] is false.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+    /// use deepidv::{CreateOutcome, SessionCreateInput};
+    /// let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890").external_id("customer-42");
+    /// match sessions.create_once(input).await? {
+    ///     CreateOutcome::Created(created) => println!("send the applicant to {}", created.session_url),
+    ///     CreateOutcome::Existing(session) => println!("already invited: {}", session.id),
+    ///     _ => {}
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_once(&self, input: SessionCreateInput) -> Result<CreateOutcome> {
+        let Some(external_id) = input.external_id.clone() else {
+            return Err(Error::invalid(
+                "external_id",
+                "is required by create_once: it is how a lost create is found again",
+            ));
+        };
+        validate::create_input(&input)?;
+        let body = input.to_wire();
+        let inner = self.client.inner();
+        let mut attempts = 0;
+        let mut round = 0;
+        loop {
+            let (outcome, history) = retry::send_tracked(inner, Operation::CreateSession, || {
+                inner.raw.create_session().body(body.clone()).send()
+            })
+            .await;
+            attempts += history.attempts;
+            let error = match outcome {
+                Ok(created) => return Ok(CreateOutcome::Created(created.into())),
+                Err(error) if error.is_ambiguous() => error,
+                Err(error) => return Err(error),
+            };
+            tokio::time::sleep(inner.retry.backoff_ceiling(round)).await;
+            round += 1;
+            let lookup = SessionListParams::new()
+                .external_id(external_id.clone())
+                .limit(1);
+            match self.list(lookup).await {
+                Ok(page) => {
+                    if let Some(existing) = page.data.into_iter().next() {
+                        return Ok(CreateOutcome::Existing(existing));
+                    }
+                }
+                Err(_) => return Err(error),
+            }
+            if attempts > inner.retry.max_retries() {
+                return Err(error);
+            }
+        }
     }
 
     /// Fetches a session with its results, applicant, sender and file links:
@@ -217,8 +290,10 @@ impl Sessions {
     /// `{"new_status": ...}`. Returns the updated record as a retrieve result without `user`,
     /// `sender_user` or `resource_links` (the endpoint returns only the record).
     ///
-    /// Setting a status twice is harmless, so this is retried like a read. DeepIDV documents only
-    /// VERIFIED and REJECTED; a refused VOIDED surfaces as [`Error::Validation`].
+    /// Setting a status twice is harmless, so this is retried like a read. If a retry is refused
+    /// with a 4xx after an attempt whose answer was lost, the session is fetched, and the call
+    /// succeeds if its status is already the one asked for. DeepIDV documents only VERIFIED and
+    /// REJECTED; a refused VOIDED surfaces as [`Error::Validation`].
     ///
     /// ```no_run
     /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
@@ -236,7 +311,7 @@ impl Sessions {
         let body = types::UpdateSessionStatusRequest::builder()
             .new_status(deepidv_raw::SessionStatus::from(status));
         let inner = self.client.inner();
-        retry::send(inner, Operation::UpdateSessionStatus, || {
+        let (outcome, history) = retry::send_tracked(inner, Operation::UpdateSessionStatus, || {
             inner
                 .raw
                 .update_session_status()
@@ -244,8 +319,28 @@ impl Sessions {
                 .body(body.clone())
                 .send()
         })
-        .await
-        .map(SessionRetrieveResult::from)
+        .await;
+        match outcome {
+            Ok(updated) => Ok(SessionRetrieveResult::from(updated)),
+            // A 4xx after an attempt whose fate is unknown may mean that attempt already set the
+            // status (a second decision can be refused); if so, that is success.
+            Err(error)
+                if history.ambiguous && error.status().is_some_and(|s| (400..500).contains(&s)) =>
+            {
+                match self.retrieve(session_id).await {
+                    Ok(found) if found.session_record.status == SessionStatus::from(status) => {
+                        Ok(SessionRetrieveResult {
+                            session_record: found.session_record,
+                            user: None,
+                            sender_user: None,
+                            resource_links: Default::default(),
+                        })
+                    }
+                    _ => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// One page from the server, following pages that are empty but carry a token. Fails on a
@@ -303,4 +398,16 @@ impl Sessions {
             }
         }
     }
+}
+
+/// What [`Sessions::create_once`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+#[allow(clippy::large_enum_variant, reason = "the issue's contract names `Existing(Session)`; one value per create")]
+pub enum CreateOutcome {
+    /// This call created the session.
+    Created(SessionCreateResult),
+    /// An earlier attempt whose answer was lost had created it; this is the session (the newest
+    /// with the input's `external_id`).
+    Existing(Session),
 }
