@@ -497,7 +497,7 @@ async fn handle(
     };
     let operation = Operation::of(&parts.method, &path);
     let fault = shared.lock().take_fault(operation);
-    let mut recorded = RecordedRequest {
+    let recorded = RecordedRequest {
         method: parts.method.to_string(),
         path,
         query: parts.uri.query().map(str::to_owned),
@@ -518,6 +518,9 @@ async fn handle(
         status: None,
         fault: fault.as_ref().map(|f| f.name().to_owned()),
     };
+    // Journaled on arrival (a client that gives up early still shows in it); the status is
+    // filled in when the answer goes out.
+    let entry = shared.lock().record_request(recorded);
     let process = |parts, body: Bytes| async {
         let response = router
             .clone()
@@ -572,8 +575,11 @@ async fn handle(
             Err(Dropped)
         }
     };
-    recorded.status = outcome.as_ref().ok().map(|r| r.status().as_u16());
-    shared.lock().record_request(recorded);
+    if let Ok(response) = &outcome {
+        shared
+            .lock()
+            .record_status(entry, response.status().as_u16());
+    }
     outcome
 }
 

@@ -93,6 +93,8 @@ pub(crate) struct State {
     pub sessions: HashMap<String, StoredSession>,
     pub next_seq: u64,
     pub requests: Vec<RecordedRequest>,
+    /// Requests journaled since the start (or reset), including those the cap dropped.
+    pub journaled: u64,
     pub invites: Vec<Invite>,
     pub faults: Vec<Fault>,
     pub clock: Clock,
@@ -108,6 +110,7 @@ impl State {
             sessions: HashMap::new(),
             next_seq: 0,
             requests: Vec::new(),
+            journaled: 0,
             invites: Vec::new(),
             faults: Vec::new(),
             clock: Clock::default(),
@@ -120,6 +123,7 @@ impl State {
         self.sessions.clear();
         self.next_seq = 0;
         self.requests.clear();
+        self.journaled = 0;
         self.invites.clear();
         self.faults.clear();
         self.clock = Clock::default();
@@ -130,8 +134,23 @@ impl State {
         }
     }
 
-    pub fn record_request(&mut self, request: RecordedRequest) {
+    /// Journals a request; returns its number, for [`State::record_status`].
+    pub fn record_request(&mut self, request: RecordedRequest) -> u64 {
+        let number = self.journaled;
+        self.journaled += 1;
         push_capped(&mut self.requests, request);
+        number
+    }
+
+    /// Fills in the status answered to request `number`, if it is still in the journal.
+    pub fn record_status(&mut self, number: u64, status: u16) {
+        let kept = self.requests.len() as u64;
+        let first = self.journaled.saturating_sub(kept);
+        if let Some(index) = number.checked_sub(first) {
+            if let Some(entry) = self.requests.get_mut(index as usize) {
+                entry.status = Some(status);
+            }
+        }
     }
 
     /// The first fault that applies to a request for `operation`, used up by one.

@@ -403,7 +403,10 @@ impl Sessions {
 /// What [`Sessions::create_once`] did.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-#[allow(clippy::large_enum_variant, reason = "the issue's contract names `Existing(Session)`; one value per create")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the issue's contract names `Existing(Session)`; one value per create"
+)]
 pub enum CreateOutcome {
     /// This call created the session.
     Created(SessionCreateResult),
