@@ -396,6 +396,12 @@ impl MockServer {
         self.shared.lock().requests.clone()
     }
 
+    /// How many API requests arrived since the start (or the last reset), including those the
+    /// journal's cap no longer holds.
+    pub fn request_count(&self) -> u64 {
+        self.shared.lock().journaled
+    }
+
     /// Every invitation creates would have sent (up to the last 10,000), oldest first.
     pub fn invites(&self) -> Vec<Invite> {
         self.shared.lock().invites.clone()

@@ -26,6 +26,8 @@ pub(crate) struct ClientInner {
     pub(crate) retry: RetryPolicy,
     pub(crate) rate_limit: Option<Bucket>,
     pub(crate) total_timeout: Option<Duration>,
+    /// Whether bodies are logged (redacted) at TRACE.
+    pub(crate) log_bodies: bool,
     /// Kept to scrub it from anything an error repeats back.
     pub(crate) api_key: String,
     pub(crate) base_url: String,

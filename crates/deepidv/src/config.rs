@@ -57,6 +57,7 @@ pub struct ClientBuilder {
     total_timeout: Option<Duration>,
     connect_timeout: Duration,
     max_response_bytes: usize,
+    log_bodies: bool,
 }
 
 impl Default for ClientBuilder {
@@ -73,6 +74,7 @@ impl Default for ClientBuilder {
             total_timeout: None,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            log_bodies: false,
         }
     }
 }
@@ -91,6 +93,7 @@ impl fmt::Debug for ClientBuilder {
             .field("total_timeout", &self.total_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
+            .field("log_bodies", &self.log_bodies)
             .finish()
     }
 }
@@ -220,6 +223,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Logs request and response bodies as `tracing` TRACE events; default false. Even then the
+    /// applicant's data (names, email, phone, dates of birth, document fields, addresses, IP and
+    /// location) and the links to their files are replaced by `[redacted]`, and bodies are cut at
+    /// 2 KiB. The API key is never logged.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().log_bodies(true);
+    /// ```
+    pub fn log_bodies(mut self, on: bool) -> Self {
+        self.log_bodies = on;
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
@@ -286,6 +302,7 @@ impl ClientBuilder {
             retry,
             rate_limit: self.rate_limit.map(Bucket::new),
             total_timeout: self.total_timeout,
+            log_bodies: self.log_bodies,
             api_key,
             base_url,
             timeout: self.timeout,

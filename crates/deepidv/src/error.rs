@@ -251,6 +251,24 @@ impl Error {
         }
     }
 
+    /// A short name of the kind of failure, for logs (never the message, which may repeat
+    /// input).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Error::Validation { .. } => "validation",
+            Error::Authentication { .. } => "authentication",
+            Error::InsufficientFunds { .. } => "insufficient_funds",
+            Error::Authorization { .. } => "authorization",
+            Error::NotFound { .. } => "not_found",
+            Error::RateLimit { .. } => "rate_limit",
+            Error::Api { .. } => "api",
+            Error::Timeout { .. } => "timeout",
+            Error::Network { .. } => "network",
+            Error::Decode { .. } => "decode",
+            Error::Config { .. } => "config",
+        }
+    }
+
     /// A client-side validation failure naming `field`.
     pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
         Error::Validation {
@@ -477,6 +495,24 @@ impl Operation {
             Operation::RetrieveSession => "retrieveSession",
             Operation::ListSessions => "listSessions",
             Operation::UpdateSessionStatus => "updateSessionStatus",
+        }
+    }
+
+    /// The HTTP method.
+    pub(crate) fn method(self) -> &'static str {
+        match self {
+            Operation::CreateSession => "POST",
+            Operation::RetrieveSession | Operation::ListSessions => "GET",
+            Operation::UpdateSessionStatus => "PATCH",
+        }
+    }
+
+    /// The path, with `{id}` for the session id (never the id itself).
+    pub(crate) fn path_template(self) -> &'static str {
+        match self {
+            Operation::CreateSession | Operation::ListSessions => "/v1/sessions",
+            Operation::RetrieveSession => "/v1/sessions/{id}",
+            Operation::UpdateSessionStatus => "/v1/sessions/{id}/update-status",
         }
     }
 

@@ -60,6 +60,7 @@ mod client;
 mod config;
 mod error;
 mod input;
+mod logging;
 pub mod model;
 mod pagination;
 mod rate_limit;

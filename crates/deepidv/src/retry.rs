@@ -9,6 +9,7 @@
 use std::{future::Future, time::Duration};
 
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use deepidv_raw::{ResponseValue, types::ApiError};
 
@@ -16,6 +17,7 @@ use crate::{
     Error, Result,
     client::ClientInner,
     error::{Operation, from_raw},
+    logging,
 };
 
 /// The longest a backoff delay grows.
@@ -86,19 +88,45 @@ pub(crate) async fn send<T, F, Fut>(
     attempt: F,
 ) -> Result<T>
 where
+    T: serde::Serialize,
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
     send_tracked(client, operation, attempt).await.0
 }
 
-/// [`send`], also telling what happened on the way.
+/// [`send`], also telling what happened on the way. The call runs in its own `tracing` span.
 pub(crate) async fn send_tracked<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
-    mut attempt: F,
+    attempt: F,
 ) -> (Result<T>, History)
 where
+    T: serde::Serialize,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
+{
+    let span = logging::call_span(operation);
+    let started = Instant::now();
+    let (outcome, history) = attempts(client, operation, attempt, &span)
+        .instrument(span.clone())
+        .await;
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
+    span.record(
+        "outcome",
+        outcome.as_ref().map_or_else(Error::kind, |_| "ok"),
+    );
+    (outcome, history)
+}
+
+async fn attempts<T, F, Fut>(
+    client: &ClientInner,
+    operation: Operation,
+    mut attempt: F,
+    span: &tracing::Span,
+) -> (Result<T>, History)
+where
+    T: serde::Serialize,
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
@@ -114,6 +142,7 @@ where
             }
         }
         history.attempts += 1;
+        span.record("attempt", history.attempts);
         let outcome = match deadline {
             Some(deadline) => match tokio::time::timeout_at(deadline, attempt()).await {
                 Ok(outcome) => outcome,
@@ -122,12 +151,29 @@ where
             None => attempt().await,
         };
         let error = match outcome {
-            Ok(value) => return (Ok(value.into_inner()), history),
+            Ok(value) => {
+                span.record("status", value.status().as_u16());
+                if client.log_bodies {
+                    logging::body("response", value.as_ref());
+                }
+                return (Ok(value.into_inner()), history);
+            }
             Err(raw) => from_raw(operation, raw, &client.api_key).await,
         };
+        if let Some(status) = error.status() {
+            span.record("status", status);
+        }
         history.ambiguous |= error.is_ambiguous();
         match client.retry.delay(retry, &error) {
             Some(wait) if deadline.is_none_or(|deadline| Instant::now() + wait < deadline) => {
+                span.record("retry_reason", error.kind());
+                tracing::debug!(
+                    attempt = history.attempts,
+                    reason = error.kind(),
+                    status = error.status(),
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying"
+                );
                 tokio::time::sleep(wait).await;
                 retry += 1;
             }

@@ -61,6 +61,7 @@ impl Sessions {
         validate::create_input(&input)?;
         let body = input.to_wire();
         let inner = self.client.inner();
+        log_request(inner, &body);
         retry::send(inner, Operation::CreateSession, || {
             inner.raw.create_session().body(body.clone()).send()
         })
@@ -108,6 +109,7 @@ impl Sessions {
         validate::create_input(&input)?;
         let body = input.to_wire();
         let inner = self.client.inner();
+        log_request(inner, &body);
         let mut attempts = 0;
         let mut round = 0;
         loop {
@@ -396,6 +398,15 @@ impl Sessions {
                 Some(next) if page.sessions.is_empty() => token = Some(next),
                 _ => return Ok(page),
             }
+        }
+    }
+}
+
+/// Logs a create's body when body logging is on (redacted, see `logging.rs`).
+fn log_request(inner: &crate::client::ClientInner, body: &types::builder::CreateSessionRequest) {
+    if inner.log_bodies {
+        if let Ok(wire) = types::CreateSessionRequest::try_from(body.clone()) {
+            crate::logging::body("request", &wire);
         }
     }
 }

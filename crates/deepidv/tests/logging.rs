@@ -1,0 +1,129 @@
+//! What reaches `tracing` during a full flow, at TRACE: spans and retries, never the key, never
+//! the applicant's data or file links. Its own test binary: it installs the global subscriber.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use deepidv::{Client, SessionCreateInput, SessionListParams, SessionStatusUpdate};
+use deepidv_mock::{Fault, MockServer, Operation};
+
+/// Everything logged, as text.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn captured() -> &'static Captured {
+    static CAPTURED: OnceLock<Captured> = OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    })
+}
+
+/// Runs a whole flow with `log_bodies` and returns what was logged during it.
+async fn flow(log_bodies: bool) -> String {
+    let captured = captured();
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(503).on(Operation::RetrieveSession));
+    let client = Client::builder()
+        .api_key(mock.api_key())
+        .base_url(mock.url())
+        .initial_retry_delay(Duration::from_millis(5))
+        .log_bodies(log_bodies)
+        .build()
+        .unwrap();
+    let sessions = client.sessions();
+    let before = captured.0.lock().unwrap().len();
+
+    let input = SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
+        .external_id("log-1");
+    let created = sessions.create(input).await.unwrap();
+    mock.submit(&created.id).unwrap();
+    let found = sessions.retrieve(&created.id).await.unwrap();
+    assert!(!found.resource_links.is_empty());
+    sessions
+        .list(SessionListParams::new().external_id("log-1"))
+        .await
+        .unwrap();
+    sessions
+        .update_status(&created.id, SessionStatusUpdate::Verified)
+        .await
+        .unwrap();
+    let _ = sessions.retrieve("no-such-session").await;
+
+    let all = captured.0.lock().unwrap();
+    let text = String::from_utf8_lossy(&all[before..]).into_owned();
+    drop(all);
+    for secret in [
+        mock.api_key(),
+        "jane.smith@example.com",
+        "+14165557890",
+        "Jane",
+        "Smith",
+        "JANE",
+        "SMITH",
+        "1990/05/15",
+        "files.mock.deepidv.invalid",
+        "verify.mock.deepidv.invalid",
+        "192.168.1.1",
+    ] {
+        assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
+    }
+    text
+}
+
+// One test: the subscriber and its buffer are global, and the flows must not interleave.
+#[tokio::test]
+async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
+    let plain = flow(false).await;
+    for expected in [
+        "operation=\"createSession\"",
+        "path=\"/v1/sessions/{id}\"",
+        "attempt=2",
+        "retrying",
+        "status=503",
+        "outcome=\"not_found\"",
+    ] {
+        assert!(
+            plain.contains(expected),
+            "{expected:?} missing from:\n{plain}"
+        );
+    }
+    assert!(!plain.contains(" body="), "bodies are off by default");
+
+    let with_bodies = flow(true).await;
+    assert!(
+        with_bodies.contains("direction=\"request\""),
+        "{with_bodies}"
+    );
+    assert!(
+        with_bodies.contains("direction=\"response\""),
+        "{with_bodies}"
+    );
+    assert!(with_bodies.contains("[redacted]"));
+    assert!(
+        with_bodies.contains(r#""externalId":"log-1""#),
+        "what is not personal stays readable: {with_bodies}"
+    );
+    assert!(with_bodies.contains("(truncated)"), "long bodies are cut");
+}
