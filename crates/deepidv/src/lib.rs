@@ -37,7 +37,12 @@
 //!   [`Error::Validation`] naming the field, and nothing is sent.
 //! - **Retries**: reads and status updates retry on 429, 5xx, timeouts and network errors. Create
 //!   retries only on 429 or when the request never left, because DeepIDV has no idempotency key
-//!   and a repeated create invites the applicant twice. See [`Error::is_retryable`].
+//!   and a repeated create invites the applicant twice. See [`Error::is_retryable`], and
+//!   [`Sessions::create_once`] for a create that finds a lost attempt's session instead.
+//! - **Rate limit**: every clone of a client shares one [`RateLimit`] (24/s, bursts of 30 by
+//!   default), just under DeepIDV's documented limit.
+//! - **Pagination**: [`Sessions::list_all`] streams every session, one page ahead, in flat memory.
+//! - **Logging**: one `tracing` span per call; bodies only on request, redacted.
 //! - **Forgiving decoding**: unknown fields are ignored, unknown enum values are kept
 //!   (`Unknown(String)`), `null` equals absent, timestamps are kept as text ([`Timestamp`]).
 //! - **Security**: TLS by default, `http://` only to loopback, redirects never followed, the key
