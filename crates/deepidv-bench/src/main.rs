@@ -25,7 +25,7 @@ use hyper::{Request, Response, body::Incoming};
 use serde::Deserialize;
 
 /// DeepIDV's published 18 KB retrieve example.
-const RETRIEVE: &str = include_str!("../../deepidv/tests/fixtures/retrieve-session.response.json");
+const RETRIEVE: &str = include_str!("../data/retrieve-session.response.json");
 const KEY: &str = "sk_bench";
 const PAGE_ROWS: usize = 500;
 const PAGES: usize = 200;
