@@ -5,7 +5,10 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
+mod api_diff;
 mod check_spec;
+mod codegen;
+mod spec_rules;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
@@ -14,7 +17,14 @@ commands:
   check-spec [FILE]   check openapi.yaml (default: the workspace's) against the rules the
                       generator relies on; names every offender, exits 1 on any
   bench [--rounds N]  build crates/deepidv-bench in release mode and run it: the SDK against
-                      hand-written reqwest + serde_json code, side by side";
+                      hand-written reqwest + serde_json code, side by side
+  codegen [--out DIR] [--check]
+                      copy the generated client out of OUT_DIR (default target/codegen) and
+                      write its public surface to crates/deepidv-raw/generated-api.txt, or with
+                      --check fail if that committed snapshot is out of date
+  api-diff [--base REV]
+                      what changed in openapi.yaml since REV (default HEAD), each change marked
+                      breaking or additive; exits 1 if anything breaks";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -27,6 +37,8 @@ fn main() -> ExitCode {
             check_spec::run(&path)
         }
         Some("bench") => bench(&args[1..]),
+        Some("api-diff") => api_diff::run(&workspace_root(), &args[1..]),
+        Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
