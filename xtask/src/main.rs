@@ -8,6 +8,7 @@ use std::{path::PathBuf, process::ExitCode};
 mod api_diff;
 mod check_spec;
 mod codegen;
+mod contract;
 mod spec_rules;
 
 const USAGE: &str = "\
@@ -22,6 +23,9 @@ commands:
                       copy the generated client out of OUT_DIR (default target/codegen) and
                       write its public surface to crates/deepidv-raw/generated-api.txt, or with
                       --check fail if that committed snapshot is out of date
+  contract            Redocly lint; the client through Prism's validating proxy in front of
+                      deepidv-mock; the client against Prism's dynamic mock
+                      (needs `npm ci --prefix xtask/node`)
   api-diff [--base REV]
                       what changed in openapi.yaml since REV (default HEAD), each change marked
                       breaking or additive; exits 1 if anything breaks";
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("api-diff") => api_diff::run(&workspace_root(), &args[1..]),
         Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
+        Some("contract") => contract::run(&workspace_root()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
