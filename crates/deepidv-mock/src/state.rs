@@ -243,18 +243,8 @@ impl State {
                 record[field] = json!(value);
             }
         }
-        let session = StoredSession {
-            seq: self.next_seq,
-            created: now,
-            organization_id: owner.organization_id.clone(),
-            sender_user_id: owner.user_id().to_owned(),
-            record,
-            applicant,
-            sender: owner.user.clone(),
-            resource_links: Map::new(),
-        };
-        self.next_seq += 1;
-        self.sessions.insert(id.clone(), session);
+        let session = stored(now, owner, record, applicant);
+        self.store(session);
 
         for (send, channel, to) in [
             (request.send_email_invite, Channel::Email, &request.email),
@@ -385,6 +375,14 @@ impl State {
         Ok(json!({ "sessions": sessions, "next_token": next_token }))
     }
 
+    /// Keeps a new session, numbering it after the ones before.
+    fn store(&mut self, mut session: StoredSession) {
+        session.seq = self.next_seq;
+        self.next_seq += 1;
+        let id = session.record["id"].as_str().unwrap_or_default().to_owned();
+        self.sessions.insert(id, session);
+    }
+
     /// A session the caller's organization may see.
     fn visible(&self, key: usize, id: &str) -> Result<&StoredSession, Failure> {
         let session = self
@@ -442,18 +440,7 @@ impl State {
                 record["external_id"] = json!(format!("{prefix}{i}"));
             }
             let applicant = json!({"id": applicant_id, "email": format!("applicant{i}@example.com"), "first_name": "Seeded", "last_name": format!("Applicant {i}")});
-            let session = StoredSession {
-                seq: self.next_seq,
-                created,
-                organization_id: owner.organization_id.clone(),
-                sender_user_id: owner.user_id().to_owned(),
-                record,
-                applicant,
-                sender: owner.user.clone(),
-                resource_links: Map::new(),
-            };
-            self.next_seq += 1;
-            self.sessions.insert(id.clone(), session);
+            self.store(stored(created, &owner, record, applicant));
             ids.push(id);
         }
         Ok(ids)
@@ -482,6 +469,25 @@ impl State {
             }
         }
         Ok(())
+    }
+}
+
+/// A new session sent by `owner`'s key, before [`State::store`] numbers it.
+fn stored(
+    created: chrono::DateTime<chrono::Utc>,
+    owner: &KeyState,
+    record: Value,
+    applicant: Value,
+) -> StoredSession {
+    StoredSession {
+        seq: 0,
+        created,
+        organization_id: owner.organization_id.clone(),
+        sender_user_id: owner.user_id().to_owned(),
+        record,
+        applicant,
+        sender: owner.user.clone(),
+        resource_links: Map::new(),
     }
 }
 

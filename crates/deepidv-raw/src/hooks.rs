@@ -111,27 +111,19 @@ impl ClientHooks<Hooks> for crate::Client {
         // Taken, not cloned: the original response is consumed for its body right after.
         let headers = std::mem::take(response.headers_mut());
         let mut extensions = std::mem::take(response.extensions_mut());
-        let too_large = BodyTooLarge { limit };
+        // A success answer over the cap: the same head, a body whose read fails.
+        let refused = |headers, extensions| {
+            let failing = reqwest::Body::wrap_stream(Fails(Some(BodyTooLarge { limit })));
+            Ok(rebuild(status, version, headers, extensions, failing))
+        };
         if status.is_success() && declared.is_some_and(|length| length > limit) {
-            return Ok(rebuild(
-                status,
-                version,
-                headers,
-                extensions,
-                reqwest::Body::wrap_stream(Fails(Some(too_large))),
-            ));
+            return refused(headers, extensions);
         }
         let mut body = BytesMut::new();
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > limit {
                 if status.is_success() {
-                    return Ok(rebuild(
-                        status,
-                        version,
-                        headers,
-                        extensions,
-                        reqwest::Body::wrap_stream(Fails(Some(too_large))),
-                    ));
+                    return refused(headers, extensions);
                 }
                 // An error answer keeps its status; the part read is plenty for a message.
                 break;
