@@ -231,7 +231,7 @@ mod tests {
                 pub struct Session { pub id: ::std::string::String, secret: u8 }
                 pub enum Kind { A, B(u32) }
                 struct Hidden;
-                impl Session { pub fn builder() -> builder::Session { todo!() } fn private(&self) {} }
+                impl Session { pub fn builder() -> builder::Session { builder::Session::default() } fn private(&self) {} }
                 impl ::std::fmt::Display for Kind { fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result { Ok(()) } }
             }
         "#;

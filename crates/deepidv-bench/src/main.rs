@@ -34,8 +34,13 @@ const PAGES: usize = 200;
 async fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--serve") {
-        serve().await;
-        return std::process::ExitCode::SUCCESS;
+        return match serve().await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
     }
     if args.first().map(String::as_str) == Some("--repeat") {
         // `--repeat sdk|hand N`: N sequential retrieves and nothing else, for instruction counts
@@ -68,11 +73,9 @@ async fn main() -> std::process::ExitCode {
 // ---------------------------------------------------------------------------------------------
 // The canned server (child process).
 
-async fn serve() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    println!("{}", listener.local_addr().expect("local address"));
+async fn serve() -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
     let connections = Arc::new(AtomicUsize::new(0));
     let retrieve = Bytes::from_static(RETRIEVE.as_bytes());
     loop {
@@ -86,12 +89,12 @@ async fn serve() {
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let body = answer(&request, &retrieve, &connections);
                 async move {
-                    Ok::<_, std::convert::Infallible>(
-                        Response::builder()
-                            .header("content-type", "application/json")
-                            .body(Full::new(body))
-                            .expect("valid response"),
-                    )
+                    let mut response = Response::new(Full::new(body));
+                    response.headers_mut().insert(
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    );
+                    Ok::<_, std::convert::Infallible>(response)
                 }
             });
             let _ = hyper::server::conn::http1::Builder::new()

@@ -115,8 +115,8 @@ impl SessionCreateInput {
     }
 
     /// The request body (camelCase on the wire; unset fields omitted). Call after validation.
-    pub(crate) fn to_wire(&self) -> types::builder::CreateSessionRequest {
-        types::CreateSessionRequest::builder()
+    pub(crate) fn to_wire(&self) -> crate::Result<types::CreateSessionRequest> {
+        let body = types::CreateSessionRequest::builder()
             .first_name(self.first_name.clone())
             .last_name(self.last_name.clone())
             .email(self.email.clone())
@@ -126,7 +126,13 @@ impl SessionCreateInput {
             .redirect_url(self.redirect_url.clone())
             .send_email_invite(self.send_email_invite)
             .send_phone_invite(self.send_phone_invite)
-            .expires_in_hours(self.expires_in_hours.and_then(std::num::NonZeroU32::new))
+            .expires_in_hours(self.expires_in_hours.and_then(std::num::NonZeroU32::new));
+        // Validation ran first, so the generated builder accepts every value.
+        types::CreateSessionRequest::try_from(body).map_err(|e| crate::Error::Validation {
+            field: None,
+            message: e.to_string(),
+            response: None,
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tracing::field::Empty;
 
-use crate::error::Operation;
+use crate::{client::ClientInner, error::Operation};
 
 /// The longest body text logged, in bytes.
 const MAX_LOGGED_BODY: usize = 2 * 1024;
@@ -69,9 +69,9 @@ pub(crate) fn call_span(operation: Operation) -> tracing::Span {
     )
 }
 
-/// Logs `body` at TRACE, redacted and truncated.
-pub(crate) fn body(direction: &'static str, body: &impl serde::Serialize) {
-    if !tracing::enabled!(tracing::Level::TRACE) {
+/// Logs `body` at TRACE, redacted and truncated, if the client logs bodies.
+pub(crate) fn body_if(client: &ClientInner, direction: &'static str, body: &impl serde::Serialize) {
+    if !client.log_bodies || !tracing::enabled!(tracing::Level::TRACE) {
         return;
     }
     let Ok(mut value) = serde_json::to_value(body) else {

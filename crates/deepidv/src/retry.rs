@@ -153,9 +153,7 @@ where
         let error = match outcome {
             Ok(value) => {
                 span.record("status", value.status().as_u16());
-                if client.log_bodies {
-                    logging::body("response", value.as_ref());
-                }
+                logging::body_if(client, "response", value.as_ref());
                 return (Ok(value.into_inner()), history);
             }
             Err(raw) => from_raw(operation, raw, &client.api_key).await,

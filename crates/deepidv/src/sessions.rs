@@ -9,6 +9,7 @@ use crate::{
     Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatus,
     SessionStatusUpdate,
     error::Operation,
+    logging,
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
     pagination::{Matcher, SessionStream},
     retry, validate,
@@ -59,9 +60,9 @@ impl Sessions {
     /// ```
     pub async fn create(&self, input: SessionCreateInput) -> Result<SessionCreateResult> {
         validate::create_input(&input)?;
-        let body = input.to_wire();
+        let body = input.to_wire()?;
         let inner = self.client.inner();
-        log_request(inner, &body);
+        logging::body_if(inner, "request", &body);
         retry::send(inner, Operation::CreateSession, || {
             inner.raw.create_session().body(body.clone()).send()
         })
@@ -107,9 +108,9 @@ impl Sessions {
             ));
         };
         validate::create_input(&input)?;
-        let body = input.to_wire();
+        let body = input.to_wire()?;
         let inner = self.client.inner();
-        log_request(inner, &body);
+        logging::body_if(inner, "request", &body);
         let mut attempts = 0;
         let mut round = 0;
         loop {
@@ -398,15 +399,6 @@ impl Sessions {
                 Some(next) if page.sessions.is_empty() => token = Some(next),
                 _ => return Ok(page),
             }
-        }
-    }
-}
-
-/// Logs a create's body when body logging is on (redacted, see `logging.rs`).
-fn log_request(inner: &crate::client::ClientInner, body: &types::builder::CreateSessionRequest) {
-    if inner.log_bodies {
-        if let Ok(wire) = types::CreateSessionRequest::try_from(body.clone()) {
-            crate::logging::body("request", &wire);
         }
     }
 }

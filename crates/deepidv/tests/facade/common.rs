@@ -72,3 +72,35 @@ pub fn session_json(id: &str, status: &str) -> Value {
 pub fn create_input() -> deepidv::SessionCreateInput {
     deepidv::SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
 }
+
+/// A client for `mock` with fast retries.
+pub fn client_for(mock: &deepidv_mock::MockServer) -> Client {
+    Client::builder()
+        .api_key(mock.api_key())
+        .base_url(mock.url())
+        .initial_retry_delay(Duration::from_millis(5))
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// A valid create input with `external_id`.
+pub fn applicant(external_id: &str) -> deepidv::SessionCreateInput {
+    create_input().external_id(external_id)
+}
+
+/// Removes nulls and makes every number a float, so that "null equals absent" and `38.90` equals
+/// `38.9`.
+pub fn normalise(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, normalise(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
+        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
+        other => other,
+    }
+}

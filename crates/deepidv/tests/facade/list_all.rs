@@ -6,14 +6,7 @@ use deepidv::{Client, Error, Session, SessionListParams, SessionStatus};
 use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
 use futures_util::StreamExt;
 
-fn client_for(mock: &MockServer) -> Client {
-    Client::builder()
-        .api_key(mock.api_key())
-        .base_url(mock.url())
-        .initial_retry_delay(Duration::from_millis(5))
-        .build()
-        .unwrap()
-}
+use crate::common::client_for;
 
 /// Seeds `n` sessions and returns their ids newest first, with their statuses.
 fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {

@@ -3,27 +3,11 @@
 
 use std::time::Duration;
 
-use deepidv::{
-    Client, Error, SessionCreateInput, SessionListParams, SessionStatus, SessionStatusUpdate,
-};
+use deepidv::{Client, Error, SessionListParams, SessionStatus, SessionStatusUpdate};
 use deepidv_mock::{Channel, Fault, MockServer, Operation, SeedSessions};
 use serde_json::Value;
 
-/// A client for `mock` with fast retries.
-fn client_for(mock: &MockServer) -> Client {
-    Client::builder()
-        .api_key(mock.api_key())
-        .base_url(mock.url())
-        .initial_retry_delay(Duration::from_millis(5))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
-fn applicant(external_id: &str) -> SessionCreateInput {
-    SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
-        .external_id(external_id)
-}
+use crate::common::{applicant, client_for, normalise};
 
 #[tokio::test]
 async fn the_life_of_a_session() {
@@ -370,21 +354,6 @@ async fn reqwest_get(mock: &MockServer, key: &str, id: &str) -> Value {
         .json()
         .await
         .unwrap()
-}
-
-/// Null equals absent; every number compares as a float.
-fn normalise(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, normalise(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
-        Value::Number(n) => serde_json::json!(n.as_f64().unwrap()),
-        other => other,
-    }
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use deepidv::{
     Location, SessionListParams, SessionProgress, SessionStatus, SessionStatusUpdate, SessionType,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::{
     Mock, MockServer,
     matchers::{method, path},
@@ -242,22 +242,6 @@ async fn retrieve_decodes_the_reference_record() {
         found.resource_links["Hold up 3 fingers"],
         "https://s3.amazonaws.com/..."
     );
-}
-
-/// Removes nulls and makes every number a float, so that "null equals absent" and `38.90` equals
-/// `38.9`.
-fn normalise(value: Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, normalise(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.into_iter().map(normalise).collect()),
-        Value::Number(n) => json!(n.as_f64().unwrap()),
-        other => other,
-    }
 }
 
 #[tokio::test]
