@@ -4,6 +4,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use crate::{
     ClientBuilder, Error, Result, Sessions, config, rate_limit::Bucket, retry::RetryPolicy,
+    single_flight::Flights,
 };
 
 /// A configured DeepIDV client. Clone it freely: clones share one connection pool.
@@ -32,6 +33,8 @@ pub(crate) struct ClientInner {
     pub(crate) api_key: String,
     pub(crate) base_url: String,
     pub(crate) timeout: Duration,
+    /// `create_once` calls in progress, by `external_id`.
+    pub(crate) flights: Flights,
 }
 
 impl Client {

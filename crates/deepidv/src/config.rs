@@ -223,10 +223,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Logs request and response bodies as `tracing` TRACE events; default false. Even then the
-    /// applicant's data (names, email, phone, dates of birth, document fields, addresses, IP and
-    /// location) and the links to their files are replaced by `[redacted]`, and bodies are cut at
-    /// 2 KiB. The API key is never logged.
+    /// Logs request and response bodies as `tracing` TRACE events; default false. Even then only
+    /// the values of a short allowlist of non-personal keys (ids, status, type, progress,
+    /// timestamps, scores, counts, workflow ids) are logged as they are: every other string or
+    /// number, including any field DeepIDV adds later, is replaced by `[redacted]`. Bodies are cut
+    /// at 2 KiB. The API key is never logged.
     ///
     /// ```
     /// let builder = deepidv::Client::builder().log_bodies(true);
@@ -252,7 +253,7 @@ impl ClientBuilder {
             .api_key
             .ok_or_else(|| Error::config("api_key is required (set it or DEEPIDV_API_KEY)"))?;
         let key_header = api_key_header(&api_key)?;
-        let base_url = base_url(
+        let (base_url, loopback) = base_url(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
@@ -280,9 +281,13 @@ impl ClientBuilder {
         headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
 
         install_crypto_provider();
-        let http = self
-            .http
-            .unwrap_or_default()
+        let mut http = self.http.unwrap_or_default();
+        if loopback {
+            // A system proxy (HTTP_PROXY without NO_PROXY) would otherwise receive loopback
+            // traffic, API key included, in clear text.
+            http = http.no_proxy();
+        }
+        let http = http
             .redirect(redirect::Policy::none())
             .default_headers(headers)
             .user_agent(USER_AGENT_VALUE)
@@ -306,6 +311,7 @@ impl ClientBuilder {
             api_key,
             base_url,
             timeout: self.timeout,
+            flights: Default::default(),
         }))
     }
 }
@@ -331,14 +337,27 @@ fn api_key_header(key: &str) -> Result<HeaderValue> {
     Ok(value)
 }
 
-/// The base URL without a trailing slash, checked. Messages quote it on one bounded line.
-fn base_url(raw: &str, allow_insecure_http: bool) -> Result<String> {
-    let text = &one_line(raw);
-    let url = Url::parse(raw.trim())
+/// The base URL without a trailing slash, checked, and whether it is a loopback address.
+/// Messages quote it on one bounded line, without any credentials it carries.
+fn base_url(raw: &str, allow_insecure_http: bool) -> Result<(String, bool)> {
+    let parsed = Url::parse(raw.trim());
+    let text = &match &parsed {
+        Ok(url) if url.has_host() => one_line(without_credentials(url).as_str()),
+        // Without a host, userinfo cannot be told apart reliably: never quote text with an `@`.
+        _ if raw.contains('@') => "(not shown: it contains `@`)".to_owned(),
+        _ => one_line(raw),
+    };
+    let url = parsed
         .map_err(|e| Error::config(format!("base_url `{text}` is not an absolute URL: {e}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::config(format!(
+            "base_url `{text}` must not contain credentials (they were left out of this message)"
+        )));
+    }
+    let loopback = is_loopback(&url);
     match url.scheme() {
         "https" => {}
-        "http" if allow_insecure_http || is_loopback(&url) => {}
+        "http" if allow_insecure_http || loopback => {}
         "http" => {
             return Err(Error::config(format!(
                 "base_url `{text}` uses http to a non-loopback host; the API key would travel in clear text \
@@ -354,15 +373,21 @@ fn base_url(raw: &str, allow_insecure_http: bool) -> Result<String> {
     if url.host().is_none() {
         return Err(Error::config(format!("base_url `{text}` has no host")));
     }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config("base_url must not contain credentials"));
-    }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(Error::config(format!(
             "base_url `{text}` must not have a query or fragment"
         )));
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    Ok((url.as_str().trim_end_matches('/').to_owned(), loopback))
+}
+
+/// `url` with its userinfo removed.
+fn without_credentials(url: &Url) -> Url {
+    let mut url = url.clone();
+    // Fails only for URLs that cannot have credentials, which then have none to remove.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -374,10 +399,11 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// With the `rustls` feature, reqwest needs a process-wide crypto provider; install `ring` unless
-/// the application already installed one.
+/// With the `rustls-ring` feature alone, reqwest has no crypto provider of its own: install
+/// `ring` as the process default unless the program already installed one (the feature's
+/// documented cost). The default `rustls` feature needs nothing: reqwest carries aws-lc-rs.
 fn install_crypto_provider() {
-    #[cfg(feature = "rustls")]
+    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Losing a race with another installer is fine: a provider is installed either way.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -391,23 +417,23 @@ mod tests {
     #[test]
     fn base_urls_are_normalised() {
         assert_eq!(
-            base_url("https://api.deepidv.com/", false).unwrap(),
+            base_url("https://api.deepidv.com/", false).unwrap().0,
             "https://api.deepidv.com"
         );
         assert_eq!(
-            base_url("https://proxy.example/deepidv/", false).unwrap(),
+            base_url("https://proxy.example/deepidv/", false).unwrap().0,
             "https://proxy.example/deepidv"
         );
         assert_eq!(
-            base_url("http://127.0.0.1:8080", false).unwrap(),
+            base_url("http://127.0.0.1:8080", false).unwrap().0,
             "http://127.0.0.1:8080"
         );
         assert_eq!(
-            base_url("http://[::1]:8080/", false).unwrap(),
+            base_url("http://[::1]:8080/", false).unwrap().0,
             "http://[::1]:8080"
         );
         assert_eq!(
-            base_url("http://localhost:8080", false).unwrap(),
+            base_url("http://localhost:8080", false).unwrap().0,
             "http://localhost:8080"
         );
     }
@@ -428,6 +454,34 @@ mod tests {
             );
         }
         assert!(base_url("http://10.0.0.1", true).is_ok());
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_loopback() {
+        for (url, loopback) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://[::1]:8080", true),
+            ("http://LOCALHOST:1", true),
+            ("https://api.deepidv.com", false),
+            ("http://10.0.0.1", false),
+        ] {
+            assert_eq!(base_url(url, true).unwrap().1, loopback, "{url}");
+        }
+    }
+
+    #[test]
+    fn messages_never_repeat_credentials() {
+        for bad in [
+            "http://user:hunter2@10.0.0.1",
+            "https://user:hunter2@api.deepidv.com",
+            "ftp://user:hunter2@api.deepidv.com",
+            "user:hunter2@api.deepidv.com",
+            "https://user:hunter2@api.deepidv.com/?q=1",
+        ] {
+            let message = base_url(bad, false).unwrap_err().to_string();
+            assert!(!message.contains("hunter2"), "{message}");
+            assert!(!message.contains("user:"), "{message}");
+        }
     }
 
     #[test]

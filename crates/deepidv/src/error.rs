@@ -361,7 +361,7 @@ pub(crate) async fn from_raw(
         Raw::InvalidResponsePayload(_, e) => Error::Decode {
             message: format!(
                 "the body does not fit the contract: {}{may_exist}",
-                one_line(&e.to_string())
+                one_line(&without_quoted_values(&e.to_string()))
             ),
             operation,
             source: Some(Box::new(e)),
@@ -373,11 +373,11 @@ pub(crate) async fn from_raw(
         // a value the generated builders refused.
         Raw::InvalidRequest(message) => Error::Validation {
             field: None,
-            message: redact(&message, secret),
+            message: scrubbed(&message, secret),
             response: None,
         },
         Raw::Custom(message) => Error::Decode {
-            message: redact(&message, secret),
+            message: scrubbed(&message, secret),
             operation,
             source: None,
         },
@@ -401,7 +401,7 @@ fn from_transport(operation: Operation, e: reqwest::Error, secret: &str) -> Erro
     }
     let maybe_sent = !e.is_connect();
     // reqwest's message names the URL, never headers; scrubbed all the same.
-    let message = redact(&one_line(&error_chain(&e)), secret);
+    let message = scrubbed(&error_chain(&e), secret);
     if e.is_builder() {
         Error::Config {
             message,
@@ -579,7 +579,7 @@ impl ErrorResponse {
             .or_else(|| member("detail"))
         {
             // Redacted again: JSON escapes (`\/`, `\u00..`) can hide the key from the first pass.
-            Some(message) => redact(&one_line(&message), secret),
+            Some(message) => scrubbed(&message, secret),
             None if !text.trim().is_empty() => one_line(text.trim()),
             None => format!("HTTP {status}"),
         };
@@ -636,21 +636,60 @@ impl fmt::Display for ErrorResponse {
     }
 }
 
-/// `Retry-After` as a duration: delay-seconds or an HTTP date (a date in the past is zero).
+/// `Retry-After` as a duration: delay-seconds or an HTTP date (a date in the past is zero). A
+/// number too large to hold is [`Duration::MAX`]; anything else is no `Retry-After`.
 pub(crate) fn parse_retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?
         .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Delay-seconds too large for a u64 are still a delay, and far longer than any the client
+        // waits for itself.
+        return Some(
+            value
+                .parse::<u64>()
+                .map_or(Duration::MAX, Duration::from_secs),
+        );
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(std::time::SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// `text` as one bounded line without `secret`: scrubbed first, so that a key straddling the cut
+/// cannot leave a prefix behind.
+pub(crate) fn scrubbed(text: &str, secret: &str) -> String {
+    one_line(&redact(text, secret))
+}
+
+/// A decoder's message without the values it quotes: serde writes the unexpected value in double
+/// quotes (`invalid type: string "Jane", expected ...`), and a response value is applicant data.
+/// Field names (in backticks) and positions stay.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            out.push(c);
+            continue;
+        }
+        out.push_str("\"…\"");
+        // Skip to the closing quote; the value is written with `{:?}`, so `\"` is inside it.
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => break,
+                _ => {}
+            }
+        }
+    }
+    out
 }
 
 /// `text` with every occurrence of `secret` replaced.
@@ -778,6 +817,45 @@ mod tests {
         assert_eq!(parse_retry_after(&headers), Some(Duration::ZERO));
         headers.insert("retry-after", "soon".parse().unwrap());
         assert_eq!(parse_retry_after(&headers), None);
+        for absent in ["-5", "1.5", "", "5 s", "0x10"] {
+            headers.insert("retry-after", absent.parse().unwrap());
+            assert_eq!(parse_retry_after(&headers), None, "{absent:?}");
+        }
+        // Larger than a u64: longer than any wait, not absent.
+        headers.insert("retry-after", "99999999999999999999999".parse().unwrap());
+        assert_eq!(parse_retry_after(&headers), Some(Duration::MAX));
+    }
+
+    #[test]
+    fn the_key_is_scrubbed_before_the_line_is_cut() {
+        let secret = "sk_live_0123456789abcdef";
+        // The key straddles the 300-character cut.
+        let text = format!("{}{secret} tail", "x".repeat(MAX_MESSAGE_CHARS - 10));
+        let line = scrubbed(&text, secret);
+        assert!(!line.contains("sk_live_0"), "{line}");
+        assert!(line.ends_with('…'));
+        let kept = answer(
+            401,
+            &format!(r#"{{"error":"{} sk_live_secret"}}"#, "y".repeat(295)),
+        );
+        assert!(!kept.message.contains("sk_live"), "{}", kept.message);
+    }
+
+    #[test]
+    fn decoder_messages_lose_the_values_they_quote() {
+        let e = serde_json::from_str::<u32>(r#""Jane Smith""#).unwrap_err();
+        let message = without_quoted_values(&e.to_string());
+        assert!(!message.contains("Jane"), "{message}");
+        assert!(message.contains("invalid type: string"), "{message}");
+        let missing =
+            serde_json::from_str::<std::collections::HashMap<String, u32>>(r#"{"a": "Jane\"Q"}"#)
+                .unwrap_err();
+        let message = without_quoted_values(&missing.to_string());
+        assert!(
+            !message.contains("Jane") && !message.contains('Q'),
+            "{message}"
+        );
+        assert!(message.contains("expected u32"), "{message}");
     }
 
     #[test]

@@ -71,6 +71,7 @@ mod pagination;
 mod rate_limit;
 mod retry;
 mod sessions;
+mod single_flight;
 mod validate;
 
 pub use client::Client;
@@ -84,6 +85,7 @@ pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
     SessionRetrieveResult, SessionStatus, SessionType, Timestamp, User,
 };
+pub use pagination::MAX_PAGES_PER_CALL;
 pub use rate_limit::RateLimit;
 pub use sessions::{CreateOutcome, Sessions};
 

@@ -10,7 +10,58 @@ use std::{
 
 use futures_core::Stream;
 
-use crate::{Error, Result, Session, SessionListParams, SessionStatus, Sessions, validate};
+use crate::{
+    Error, Result, Session, SessionListParams, SessionStatus, Sessions, error::Operation,
+    retry::Deadline, validate,
+};
+
+/// The most pages one call reads: one [`Sessions::list`], or one [`Sessions::list_all`] stream
+/// (5 million sessions at 500 a page). Past it the call fails with [`Error::Decode`]: a server
+/// that keeps answering with fresh tokens (empty pages included) must not keep a call, and its
+/// memory of the tokens seen, growing for ever.
+pub const MAX_PAGES_PER_CALL: u32 = 10_000;
+
+/// The pages one call has read: their count, and the tokens seen (a repeated one is a loop).
+#[derive(Debug, Default)]
+pub(crate) struct Walk {
+    seen: HashSet<String>,
+    pages: u32,
+}
+
+impl Walk {
+    /// Accounts for a page about to be requested from `token`.
+    pub(crate) fn next_page(&mut self, token: Option<&str>) -> Result<()> {
+        if self.pages == MAX_PAGES_PER_CALL {
+            return Err(Self::failure(format!(
+                "read {MAX_PAGES_PER_CALL} pages in one call (MAX_PAGES_PER_CALL); stopping instead of paging for ever"
+            )));
+        }
+        self.pages += 1;
+        if let Some(token) = token {
+            self.seen.insert(token.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Checks the `next_token` a page carried: one the server already gave means a loop.
+    pub(crate) fn check_token(&self, next: Option<&str>) -> Result<()> {
+        match next {
+            Some(next) if self.seen.contains(next) => Err(Self::failure(
+                "the server returned a next_token it had already given; stopping instead of looping"
+                    .to_owned(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn failure(message: String) -> Error {
+        Error::Decode {
+            message,
+            operation: Operation::ListSessions,
+            source: None,
+        }
+    }
+}
 
 /// Applies a list's `status` filter, then skips `offset` matches: the part of `list` the API
 /// does not have.
@@ -51,9 +102,9 @@ impl Matcher {
     }
 }
 
-/// One page as the stream needs it: the sessions, the next token, and the tokens seen so far
-/// (handed back and forth so that the fetch future can own them).
-type Fetched = (Result<(Vec<Session>, Option<String>)>, HashSet<String>);
+/// One page as the stream needs it: the sessions, the next token, and the walk so far (handed
+/// back and forth so that the fetch future can own it).
+type Fetched = (Result<(Vec<Session>, Option<String>)>, Walk);
 type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
 
 /// The stream of [`Sessions::list_all`].
@@ -75,8 +126,8 @@ pub(crate) struct SessionStream {
     fetching: Option<Fetch>,
     /// Where the next request starts; `None` once the last page was requested.
     next_token: NextPage,
-    /// The tokens seen, while no request holds them.
-    seen_tokens: Option<HashSet<String>>,
+    /// The pages read so far, while no request holds them.
+    walk: Option<Walk>,
     /// A failure to report once the pages before it are drained.
     failed: Option<Error>,
     done: bool,
@@ -104,7 +155,7 @@ impl SessionStream {
             current: Vec::new().into_iter(),
             ready: None,
             fetching: None,
-            seen_tokens: Some(HashSet::new()),
+            walk: Some(Walk::default()),
             failed,
             done: false,
         }
@@ -123,12 +174,14 @@ impl SessionStream {
         };
         let (sessions, params, page_size) =
             (self.sessions.clone(), self.params.clone(), self.page_size);
-        let mut seen = self.seen_tokens.take().unwrap_or_default();
+        let mut walk = self.walk.take().unwrap_or_default();
         self.fetching = Some(Box::pin(async move {
+            // Each page gets the total timeout afresh: a stream has no end the caller can bound.
+            let deadline = Deadline::start(sessions.client().inner());
             let page = sessions
-                .page(&params, Some(page_size), token, &mut seen)
+                .page(&params, Some(page_size), token, &mut walk, deadline)
                 .await;
-            (page.map(|page| (page.sessions, page.next_token)), seen)
+            (page.map(|page| (page.sessions, page.next_token)), walk)
         }));
     }
 
@@ -136,11 +189,11 @@ impl SessionStream {
     /// filter empties is skipped by requesting the next one at once.
     fn poll_fetch(&mut self, cx: &mut Context<'_>) {
         while let Some(fetch) = self.fetching.as_mut() {
-            let Poll::Ready((outcome, seen)) = fetch.as_mut().poll(cx) else {
+            let Poll::Ready((outcome, walk)) = fetch.as_mut().poll(cx) else {
                 return;
             };
             self.fetching = None;
-            self.seen_tokens = Some(seen);
+            self.walk = Some(walk);
             match outcome {
                 Ok((mut page, next)) => {
                     self.matcher.filter(&mut page);

@@ -58,7 +58,9 @@ impl RateLimit {
 }
 
 /// The shared bucket. Each request reserves a token, possibly one not yet refilled, and waits
-/// until its turn: callers queue in order without polling each other awake.
+/// until its turn: callers queue in order without polling each other awake. A reservation that
+/// is dropped before its turn comes (the caller gave up: a timeout, `select!`, a dropped handler)
+/// hands its token back, so cancelled callers never eat the turns of the ones that stay.
 #[derive(Debug)]
 pub(crate) struct Bucket {
     limit: RateLimit,
@@ -72,6 +74,36 @@ struct State {
     refilled_at: Instant,
 }
 
+/// A reserved turn: send at [`Turn::at`]. Dropped before [`Turn::taken`] is called, the token
+/// goes back to the bucket.
+#[derive(Debug)]
+#[must_use = "dropping a turn gives its token back"]
+pub(crate) struct Turn<'a> {
+    bucket: &'a Bucket,
+    at: Instant,
+    pending: bool,
+}
+
+impl Turn<'_> {
+    /// When the request may be sent.
+    pub(crate) fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// The request was sent: the token is spent.
+    pub(crate) fn taken(mut self) {
+        self.pending = false;
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.bucket.give_back();
+        }
+    }
+}
+
 impl Bucket {
     pub(crate) fn new(limit: RateLimit) -> Self {
         Self {
@@ -83,19 +115,15 @@ impl Bucket {
         }
     }
 
-    /// Reserves a token and returns when the request may be sent at `Instant`, or the wait
-    /// needed if it would end after `deadline`, without reserving.
-    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<Instant, Duration> {
+    /// Reserves a token and returns the turn it gives, or the wait needed if the turn would come
+    /// after `deadline`, without reserving.
+    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Duration> {
         let rate = f64::from(self.limit.per_second);
+        let mut state = self.lock();
+        // Read after taking the lock: a caller that waited for it must not move `refilled_at`
+        // backwards (and so count the same interval twice).
         let now = Instant::now();
-        // A poisoned lock only means another caller panicked between two float updates.
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let refill = now.duration_since(state.refilled_at).as_secs_f64() * rate;
-        state.tokens = (state.tokens + refill).min(f64::from(self.limit.burst));
-        state.refilled_at = now;
+        self.refill(&mut state, now);
         let wait = if state.tokens >= 1.0 {
             Duration::ZERO
         } else {
@@ -106,7 +134,35 @@ impl Bucket {
             return Err(wait);
         }
         state.tokens -= 1.0;
-        Ok(at)
+        Ok(Turn {
+            bucket: self,
+            at,
+            pending: true,
+        })
+    }
+
+    /// Returns the token of a turn that was never used.
+    fn give_back(&self) {
+        let mut state = self.lock();
+        self.refill(&mut state, Instant::now());
+        state.tokens = (state.tokens + 1.0).min(f64::from(self.limit.burst));
+    }
+
+    /// Adds the tokens earned since the last refill, up to the burst.
+    fn refill(&self, state: &mut State, now: Instant) {
+        if now > state.refilled_at {
+            let earned = now.duration_since(state.refilled_at).as_secs_f64()
+                * f64::from(self.limit.per_second);
+            state.tokens = (state.tokens + earned).min(f64::from(self.limit.burst));
+            state.refilled_at = now;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A poisoned lock only means another caller panicked between two float updates.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -119,7 +175,12 @@ mod tests {
         let bucket = Bucket::new(RateLimit::per_second(10).burst(3));
         let start = Instant::now();
         let times: Vec<Duration> = (0..6)
-            .map(|_| bucket.reserve(None).unwrap() - start)
+            .map(|_| {
+                let turn = bucket.reserve(None).unwrap();
+                let at = turn.at();
+                turn.taken();
+                at - start
+            })
             .collect();
         assert_eq!(&times[..3], &[Duration::ZERO; 3]);
         let ms = |d: Duration| d.as_millis();
@@ -132,10 +193,47 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_deadline_refuses_a_late_turn_without_reserving() {
         let bucket = Bucket::new(RateLimit::per_second(1).burst(1));
-        bucket.reserve(None).unwrap();
+        bucket.reserve(None).unwrap().taken();
         let deadline = Instant::now() + Duration::from_millis(500);
         assert!(bucket.reserve(Some(deadline)).is_err());
         tokio::time::advance(Duration::from_secs(1)).await;
         assert!(bucket.reserve(Some(Instant::now())).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_turn_dropped_before_it_comes_gives_its_token_back() {
+        let bucket = Bucket::new(RateLimit::per_second(1).burst(1));
+        // 100 callers queue for a turn and give up (their turns are 1 s to 100 s away).
+        let turns: Vec<_> = (0..100).map(|_| bucket.reserve(None).unwrap()).collect();
+        assert_eq!(turns[99].at() - Instant::now(), Duration::from_secs(99));
+        drop(turns);
+        tokio::time::advance(Duration::from_millis(10)).await;
+        // The next caller waits for one refill at most, not for the 100 abandoned turns.
+        let next = bucket.reserve(None).unwrap();
+        assert!(next.at() - Instant::now() <= Duration::from_secs(1));
+        next.taken();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_taken_turn_keeps_its_token_and_refunds_stop_at_the_burst() {
+        let bucket = Bucket::new(RateLimit::per_second(1).burst(2));
+        bucket.reserve(None).unwrap().taken();
+        bucket.reserve(None).unwrap().taken();
+        // Both tokens spent: the next turn is a second away.
+        let third = bucket.reserve(None).unwrap();
+        assert_eq!(third.at() - Instant::now(), Duration::from_secs(1));
+        drop(third);
+        // Dropping an unused turn never lifts the bucket over its burst.
+        tokio::time::advance(Duration::from_secs(10)).await;
+        drop(bucket.reserve(None).unwrap());
+        for _ in 0..2 {
+            let turn = bucket.reserve(None).unwrap();
+            assert_eq!(turn.at(), Instant::now());
+            turn.taken();
+        }
+        assert_eq!(
+            bucket.reserve(None).unwrap().at() - Instant::now(),
+            Duration::from_secs(1)
+        );
     }
 }

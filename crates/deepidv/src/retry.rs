@@ -80,11 +80,79 @@ pub(crate) struct History {
     pub(crate) ambiguous: bool,
 }
 
-/// Sends `attempt()` until it succeeds, fails for good, runs out of retries or of the total
-/// timeout. Each attempt first takes its turn from the client's rate limiter.
+/// When one public call must be finished: [`ClientBuilder::total_timeout`](crate::ClientBuilder::total_timeout)
+/// from the moment the call started, or never. Taken once per public call and handed down to every
+/// request it makes (each page of a list, the lookups of `create_once`, the reconciliation read of
+/// `update_status`), so that the bound covers the whole call.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    at: Option<Instant>,
+    total: Duration,
+}
+
+impl Deadline {
+    /// The deadline of a call starting now. A total timeout too large for the clock means none.
+    pub(crate) fn start(client: &ClientInner) -> Self {
+        let total = client.total_timeout.unwrap_or(Duration::MAX);
+        Self {
+            at: client
+                .total_timeout
+                .and_then(|total| Instant::now().checked_add(total)),
+            total,
+        }
+    }
+
+    /// Whether waiting `wait` from now still ends before the deadline.
+    pub(crate) fn allows(self, wait: Duration) -> bool {
+        self.at
+            .is_none_or(|at| Instant::now().checked_add(wait).is_some_and(|end| end < at))
+    }
+
+    /// Runs `work` until the deadline; past it, the call fails with [`Error::Timeout`].
+    /// `maybe_sent` says whether a request may have reached the server by then.
+    pub(crate) async fn bound<T>(
+        self,
+        operation: Operation,
+        maybe_sent: bool,
+        work: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match self.at {
+            Some(at) => match tokio::time::timeout_at(at, work).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(self.passed(operation, maybe_sent)),
+            },
+            None => work.await,
+        }
+    }
+
+    /// Sleeps for `wait`, or fails with [`Error::Timeout`] if the deadline comes first.
+    pub(crate) async fn sleep(self, operation: Operation, wait: Duration) -> Result<()> {
+        if !self.allows(wait) {
+            return Err(self.passed(operation, true));
+        }
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+
+    /// The error for a call that ran out of its total timeout.
+    fn passed(self, operation: Operation, maybe_sent: bool) -> Error {
+        Error::Timeout {
+            message: format!(
+                "the call did not finish within its total timeout of {:?}",
+                self.total
+            ),
+            operation,
+            maybe_sent,
+        }
+    }
+}
+
+/// Sends `attempt()` until it succeeds, fails for good, runs out of retries or reaches
+/// `deadline`. Each attempt first takes its turn from the client's rate limiter.
 pub(crate) async fn send<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
+    deadline: Deadline,
     attempt: F,
 ) -> Result<T>
 where
@@ -92,13 +160,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
-    send_tracked(client, operation, attempt).await.0
+    send_tracked(client, operation, deadline, attempt).await.0
 }
 
 /// [`send`], also telling what happened on the way. The call runs in its own `tracing` span.
 pub(crate) async fn send_tracked<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
+    deadline: Deadline,
     attempt: F,
 ) -> (Result<T>, History)
 where
@@ -108,7 +177,7 @@ where
 {
     let span = logging::call_span(operation);
     let started = Instant::now();
-    let (outcome, history) = attempts(client, operation, attempt, &span)
+    let (outcome, history) = attempts(client, operation, deadline, attempt, &span)
         .instrument(span.clone())
         .await;
     span.record("duration_ms", started.elapsed().as_millis() as u64);
@@ -122,6 +191,7 @@ where
 async fn attempts<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
+    deadline: Deadline,
     mut attempt: F,
     span: &tracing::Span,
 ) -> (Result<T>, History)
@@ -130,40 +200,41 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
-    let deadline = client.total_timeout.map(|total| Instant::now() + total);
     let mut history = History::default();
     let mut retry = 0;
     loop {
         if let Some(bucket) = &client.rate_limit {
-            match bucket.reserve(deadline) {
-                Ok(turn) if turn > Instant::now() => tokio::time::sleep_until(turn).await,
-                Ok(_) => {}
-                Err(_) => return (Err(past_deadline(client, operation, false)), history),
+            // Dropped unused (this future cancelled while waiting), the turn returns its token.
+            let Ok(turn) = bucket.reserve(deadline.at) else {
+                return (Err(deadline.passed(operation, history.ambiguous)), history);
+            };
+            // Not even a timer when the turn is now: a timer would cost a tick.
+            if turn.at() > Instant::now() {
+                tokio::time::sleep_until(turn.at()).await;
             }
+            turn.taken();
         }
         history.attempts += 1;
         span.record("attempt", history.attempts);
-        let outcome = match deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, attempt()).await {
-                Ok(outcome) => outcome,
-                Err(_) => return (Err(past_deadline(client, operation, true)), history),
-            },
-            None => attempt().await,
-        };
-        let error = match outcome {
-            Ok(value) => {
+        let outcome = deadline.bound(operation, true, async { Ok(attempt().await) });
+        let error = match outcome.await {
+            Ok(Ok(value)) => {
                 span.record("status", value.status().as_u16());
                 logging::body_if(client, "response", value.as_ref());
                 return (Ok(value.into_inner()), history);
             }
-            Err(raw) => from_raw(operation, raw, &client.api_key).await,
+            Ok(Err(raw)) => from_raw(operation, raw, &client.api_key).await,
+            Err(timeout) => {
+                history.ambiguous = true;
+                return (Err(timeout), history);
+            }
         };
         if let Some(status) = error.status() {
             span.record("status", status);
         }
         history.ambiguous |= error.is_ambiguous();
         match client.retry.delay(retry, &error) {
-            Some(wait) if deadline.is_none_or(|deadline| Instant::now() + wait < deadline) => {
+            Some(wait) if deadline.allows(wait) => {
                 span.record("retry_reason", error.kind());
                 tracing::debug!(
                     attempt = history.attempts,
@@ -177,16 +248,6 @@ where
             }
             _ => return (Err(error), history),
         }
-    }
-}
-
-/// The error for a call that ran out of its total timeout.
-fn past_deadline(client: &ClientInner, operation: Operation, maybe_sent: bool) -> Error {
-    let total = client.total_timeout.unwrap_or_default();
-    Error::Timeout {
-        message: format!("the call did not finish within its total timeout of {total:?}"),
-        operation,
-        maybe_sent,
     }
 }
 

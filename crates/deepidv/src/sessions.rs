@@ -1,7 +1,5 @@
 //! [`Sessions`]: the four operations, with validation, retries and list emulation.
 
-use std::collections::HashSet;
-
 use deepidv_raw::types;
 use futures_core::Stream;
 
@@ -11,8 +9,10 @@ use crate::{
     error::Operation,
     logging,
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
-    pagination::{Matcher, SessionStream},
-    retry, validate,
+    pagination::{Matcher, SessionStream, Walk},
+    retry::{self, Deadline},
+    single_flight::Flight,
+    validate,
 };
 
 /// The page size the server uses when none is given.
@@ -63,9 +63,12 @@ impl Sessions {
         let body = input.to_wire()?;
         let inner = self.client.inner();
         logging::body_if(inner, "request", &body);
-        retry::send(inner, Operation::CreateSession, || {
-            inner.raw.create_session().body(body.clone()).send()
-        })
+        retry::send(
+            inner,
+            Operation::CreateSession,
+            Deadline::start(inner),
+            || inner.raw.create_session().body(body.clone()).send(),
+        )
         .await
         .map(SessionCreateResult::from)
     }
@@ -111,36 +114,88 @@ impl Sessions {
         let body = input.to_wire()?;
         let inner = self.client.inner();
         logging::body_if(inner, "request", &body);
+        let deadline = Deadline::start(inner);
+        deadline
+            .bound(Operation::CreateSession, true, async {
+                // Concurrent calls for one external_id in this client queue here; each sees what
+                // the one before it did.
+                let mut seat = inner.flights.board(&external_id).await;
+                match seat.flight() {
+                    Flight::Created(id) => {
+                        let found = self.retrieve_within(&id, deadline).await?;
+                        return Ok(CreateOutcome::Existing(found.session_record));
+                    }
+                    Flight::MaybeSent => {
+                        if let Some(existing) = self.find(&external_id, deadline).await? {
+                            seat.record(Flight::Created(existing.id.clone()));
+                            return Ok(CreateOutcome::Existing(existing));
+                        }
+                    }
+                    Flight::Idle => {}
+                }
+                // From here until the outcome is known, a cancelled call leaves "maybe sent"
+                // behind for the next one.
+                seat.record(Flight::MaybeSent);
+                let outcome = self.create_or_find(&body, &external_id, deadline).await;
+                match &outcome {
+                    Ok(CreateOutcome::Created(created)) => {
+                        seat.record(Flight::Created(created.id.clone()));
+                    }
+                    Ok(CreateOutcome::Existing(existing)) => {
+                        seat.record(Flight::Created(existing.id.clone()));
+                    }
+                    Err(_) => {}
+                }
+                outcome
+            })
+            .await
+    }
+
+    /// `create_once`'s loop: create; after an ambiguous failure, wait, look the session up, and
+    /// create again only if it is not there.
+    async fn create_or_find(
+        &self,
+        body: &types::CreateSessionRequest,
+        external_id: &str,
+        deadline: Deadline,
+    ) -> Result<CreateOutcome> {
+        let inner = self.client.inner();
         let mut attempts = 0;
         let mut round = 0;
         loop {
-            let (outcome, history) = retry::send_tracked(inner, Operation::CreateSession, || {
-                inner.raw.create_session().body(body.clone()).send()
-            })
-            .await;
+            let (outcome, history) =
+                retry::send_tracked(inner, Operation::CreateSession, deadline, || {
+                    inner.raw.create_session().body(body.clone()).send()
+                })
+                .await;
             attempts += history.attempts;
             let error = match outcome {
                 Ok(created) => return Ok(CreateOutcome::Created(created.into())),
                 Err(error) if error.is_ambiguous() => error,
                 Err(error) => return Err(error),
             };
-            tokio::time::sleep(inner.retry.backoff_ceiling(round)).await;
+            deadline
+                .sleep(Operation::CreateSession, inner.retry.backoff_ceiling(round))
+                .await?;
             round += 1;
-            let lookup = SessionListParams::new()
-                .external_id(external_id.clone())
-                .limit(1);
-            match self.list(lookup).await {
-                Ok(page) => {
-                    if let Some(existing) = page.data.into_iter().next() {
-                        return Ok(CreateOutcome::Existing(existing));
-                    }
-                }
+            match self.find(external_id, deadline).await {
+                Ok(Some(existing)) => return Ok(CreateOutcome::Existing(existing)),
+                Ok(None) => {}
                 Err(_) => return Err(error),
             }
             if attempts > inner.retry.max_retries() {
                 return Err(error);
             }
         }
+    }
+
+    /// The newest session with `external_id`, if there is one.
+    async fn find(&self, external_id: &str, deadline: Deadline) -> Result<Option<Session>> {
+        let lookup = SessionListParams::new()
+            .external_id(external_id.to_owned())
+            .limit(1);
+        let page = self.list_within(lookup, deadline).await?;
+        Ok(page.data.into_iter().next())
     }
 
     /// Fetches a session with its results, applicant, sender and file links:
@@ -155,9 +210,18 @@ impl Sessions {
     /// # Ok(()) }
     /// ```
     pub async fn retrieve(&self, session_id: &str) -> Result<SessionRetrieveResult> {
+        self.retrieve_within(session_id, Deadline::start(self.client.inner()))
+            .await
+    }
+
+    async fn retrieve_within(
+        &self,
+        session_id: &str,
+        deadline: Deadline,
+    ) -> Result<SessionRetrieveResult> {
         validate::session_id(session_id)?;
         let inner = self.client.inner();
-        retry::send(inner, Operation::RetrieveSession, || {
+        retry::send(inner, Operation::RetrieveSession, deadline, || {
             inner.raw.retrieve_session().id(session_id).send()
         })
         .await
@@ -179,7 +243,10 @@ impl Sessions {
     /// `workflow_id` where you can.
     ///
     /// In both modes pages that come back empty but carry a `next_token` are followed, and a
-    /// `next_token` the server already gave fails with [`Error::Decode`] instead of looping.
+    /// `next_token` the server already gave fails with [`Error::Decode`] instead of looping, as
+    /// does reading more than [`MAX_PAGES_PER_CALL`](crate::MAX_PAGES_PER_CALL) pages. A
+    /// [`total_timeout`](crate::ClientBuilder::total_timeout) bounds the whole call, every page
+    /// included.
     ///
     /// ```no_run
     /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
@@ -199,16 +266,26 @@ impl Sessions {
     /// # Ok(()) }
     /// ```
     pub async fn list(&self, params: SessionListParams) -> Result<PaginatedResponse<Session>> {
+        self.list_within(params, Deadline::start(self.client.inner()))
+            .await
+    }
+
+    async fn list_within(
+        &self,
+        params: SessionListParams,
+        deadline: Deadline,
+    ) -> Result<PaginatedResponse<Session>> {
         validate::list_params(&params)?;
         let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-        let mut seen_tokens = HashSet::new();
+        let mut walk = Walk::default();
         if !params.is_emulated() {
             let page = self
                 .page(
                     &params,
                     params.limit,
                     params.next_token.clone(),
-                    &mut seen_tokens,
+                    &mut walk,
+                    deadline,
                 )
                 .await?;
             return Ok(PaginatedResponse {
@@ -239,7 +316,8 @@ impl Sessions {
                     &params,
                     Some(validate::MAX_LIMIT),
                     token.take(),
-                    &mut seen_tokens,
+                    &mut walk,
+                    deadline,
                 )
                 .await?;
             for session in page.sessions {
@@ -314,23 +392,24 @@ impl Sessions {
         let body = types::UpdateSessionStatusRequest::builder()
             .new_status(deepidv_raw::SessionStatus::from(status));
         let inner = self.client.inner();
-        let (outcome, history) = retry::send_tracked(inner, Operation::UpdateSessionStatus, || {
-            inner
-                .raw
-                .update_session_status()
-                .id(session_id)
-                .body(body.clone())
-                .send()
-        })
-        .await;
+        let deadline = Deadline::start(inner);
+        let (outcome, history) =
+            retry::send_tracked(inner, Operation::UpdateSessionStatus, deadline, || {
+                inner
+                    .raw
+                    .update_session_status()
+                    .id(session_id)
+                    .body(body.clone())
+                    .send()
+            })
+            .await;
         match outcome {
             Ok(updated) => Ok(SessionRetrieveResult::from(updated)),
-            // A 4xx after an attempt whose fate is unknown may mean that attempt already set the
-            // status (a second decision can be refused); if so, that is success.
-            Err(error)
-                if history.ambiguous && error.status().is_some_and(|s| (400..500).contains(&s)) =>
-            {
-                match self.retrieve(session_id).await {
+            // A refusal that can mean "already in that state", after an attempt whose fate is
+            // unknown: that attempt may have set the status, and a second decision be refused.
+            // Never after 401/402/403/404, which say nothing about the session's state.
+            Err(error) if history.ambiguous && refuses_state(&error) => {
+                match self.retrieve_within(session_id, deadline).await {
                     Ok(found) if found.session_record.status == SessionStatus::from(status) => {
                         Ok(SessionRetrieveResult {
                             session_record: found.session_record,
@@ -347,20 +426,20 @@ impl Sessions {
     }
 
     /// One page from the server, following pages that are empty but carry a token. Fails on a
-    /// token the server already gave (`seen` holds those of this call).
+    /// token the server already gave, or past [`MAX_PAGES_PER_CALL`](crate::MAX_PAGES_PER_CALL)
+    /// pages (`walk` counts those of this call).
     pub(crate) async fn page(
         &self,
         params: &SessionListParams,
         limit: Option<u32>,
         mut token: Option<String>,
-        seen: &mut HashSet<String>,
+        walk: &mut Walk,
+        deadline: Deadline,
     ) -> Result<types::ListSessionsResponse> {
         let inner = self.client.inner();
-        if let Some(first) = &token {
-            seen.insert(first.clone());
-        }
         loop {
-            let page = retry::send(inner, Operation::ListSessions, || {
+            walk.next_page(token.as_deref())?;
+            let page = retry::send(inner, Operation::ListSessions, deadline, || {
                 let mut request = inner.raw.list_sessions();
                 if let Some(limit) = limit {
                     request = request.limit(limit);
@@ -386,21 +465,23 @@ impl Sessions {
                 request.send()
             })
             .await?;
-            if let Some(next) = &page.next_token {
-                if !seen.insert(next.clone()) {
-                    return Err(Error::Decode {
-                        message: "the server returned a next_token it had already given; stopping instead of looping".to_owned(),
-                        operation: Operation::ListSessions,
-                        source: None,
-                    });
-                }
-            }
+            walk.check_token(page.next_token.as_deref())?;
             match page.next_token {
                 Some(next) if page.sessions.is_empty() => token = Some(next),
                 _ => return Ok(page),
             }
         }
     }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+/// Whether a refusal of a status update can mean that the session already has a decision: a 400,
+/// 409 or 422 (DeepIDV documents 400 for a refused status).
+fn refuses_state(error: &Error) -> bool {
+    matches!(error.status(), Some(400 | 409 | 422))
 }
 
 /// What [`Sessions::create_once`] did.

@@ -118,9 +118,10 @@ fn email(field: &str, value: &str) -> Result<()> {
         return Err(Error::invalid(field, "has nothing before the `@`"));
     }
     if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        // The domain is applicant data: say what is wrong without repeating it.
         return Err(Error::invalid(
             field,
-            format!("domain `{domain}` is not a dotted domain name"),
+            "needs a dotted domain name after the `@` (such as example.com)",
         ));
     }
     Ok(())

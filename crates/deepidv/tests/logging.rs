@@ -70,6 +70,14 @@ async fn flow(log_bodies: bool) -> String {
         .await
         .unwrap();
     let _ = sessions.retrieve("no-such-session").await;
+    // The published 18 KB record, as the sandbox serves it.
+    let sandbox = Client::builder()
+        .api_key(mock.sandbox_key().expect("the mock has a sandbox key"))
+        .base_url(mock.url())
+        .log_bodies(log_bodies)
+        .build()
+        .unwrap();
+    sandbox.sessions().retrieve("test_verified").await.unwrap();
 
     let all = captured.0.lock().unwrap();
     let text = String::from_utf8_lossy(&all[before..]).into_owned();
@@ -86,6 +94,10 @@ async fn flow(log_bodies: bool) -> String {
         "files.mock.deepidv.invalid",
         "verify.mock.deepidv.invalid",
         "192.168.1.1",
+        // from the published record
+        "JOHN",
+        "SPRINGFIELD",
+        "JOHNSON,ROBERT",
     ] {
         assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
     }
