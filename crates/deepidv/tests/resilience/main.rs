@@ -3,6 +3,7 @@
 
 mod at_most_once;
 mod fault_matrix;
+mod hardening;
 mod limits;
 mod load;
 
