@@ -47,6 +47,8 @@
 //!   plain-text body `Insufficient funds or subscription.`.
 //! - Each create records the invitations it would send (email and SMS, per the send flags) in
 //!   [`MockServer::invites`]: the observable proof that nothing was sent twice.
+//! - The control API (`/__mock/…`, for the binary) refuses out-of-range inputs with a 400 naming
+//!   the field and its range ([`limits`]).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -55,6 +57,7 @@ mod api;
 mod clock;
 mod control;
 mod fault;
+pub mod limits;
 mod model;
 mod rate_limit;
 mod scenario;

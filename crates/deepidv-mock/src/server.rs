@@ -25,7 +25,7 @@ use tower::ServiceExt;
 use crate::{
     Fault, FaultKind, Invite, Operation, RecordedRequest, SeedSessions, api,
     clock::Clock,
-    control,
+    control, limits,
     model::timestamp,
     rate_limit::RateLimit,
     state::{ApplicantStep, KeyState, Settings, State},
@@ -338,6 +338,10 @@ impl MockServer {
 
     /// Adds `n` sessions directly (no HTTP, no rate limit, no invites), spaced one second apart
     /// by default and ending at the mock's current time. Returns their ids, oldest first.
+    ///
+    /// Fails, adding nothing, for more than [`MAX_SEED_COUNT`](crate::limits::MAX_SEED_COUNT)
+    /// (100,000) sessions, a spacing over
+    /// [`MAX_SEED_SPACING`](crate::limits::MAX_SEED_SPACING) (one day), or an unknown owner key.
     pub fn seed_sessions(&self, n: usize, options: SeedSessions) -> Result<Vec<String>, MockError> {
         self.shared.lock().seed(n, &options).map_err(MockError)
     }
@@ -381,9 +385,10 @@ impl MockServer {
         self.shared.lock().sessions.len()
     }
 
-    /// Adds a fault; faults are tried in the order they were added.
+    /// Adds a fault; faults are tried in the order they were added. Values past the
+    /// [`limits`](crate::limits) are clamped to them (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
-        self.shared.lock().faults.push(fault);
+        self.shared.lock().faults.push(fault.bounded());
     }
 
     /// Removes every fault not yet used up.
@@ -426,13 +431,20 @@ impl MockServer {
     }
 
     /// Stops the clock at `at`; it then moves only with [`advance_time`](Self::advance_time).
+    ///
+    /// The clock stays between 1970-01-01T00:00:00.000Z and 9998-12-31T23:59:59.999Z
+    /// ([`CLOCK_EARLIEST_MILLIS`](crate::limits::CLOCK_EARLIEST_MILLIS),
+    /// [`CLOCK_LATEST_MILLIS`](crate::limits::CLOCK_LATEST_MILLIS)): an `at` outside that range
+    /// is moved to its nearer end.
     pub fn freeze_time(&self, at: DateTime<Utc>) {
-        self.shared.lock().clock = Clock::Frozen(at);
+        self.shared.lock().clock = Clock::frozen(at);
     }
 
-    /// Moves the clock forward (or back, with a negative duration).
+    /// Moves the clock forward (or back, with a negative duration). A move that would take it
+    /// out of its range (see [`freeze_time`](Self::freeze_time)) stops at the range's end. (Over
+    /// HTTP, a move of more than 100 years, or one leaving the range, is refused with a 400.)
     pub fn advance_time(&self, by: chrono::Duration) {
-        self.shared.lock().clock.advance(by);
+        self.shared.lock().clock.advance_saturating(by);
     }
 
     /// Forgets every session, journal entry and fault, and resets the clock and generator.
@@ -568,13 +580,7 @@ async fn handle(
             let broken = stream::once(async { Ok(half) }).chain(cut);
             Ok(Response::from_parts(head, Body::from_stream(broken)))
         }
-        Some(FaultKind::Oversized { bytes }) => {
-            let padding = "x".repeat(bytes.saturating_sub(r#"{"padding":""}"#.len()));
-            Ok(api::json(
-                StatusCode::OK,
-                format!("{{\"padding\":\"{padding}\"}}"),
-            ))
-        }
+        Some(FaultKind::Oversized { bytes }) => Ok(oversized(bytes)),
         Some(FaultKind::DropConnection) => Err(Dropped),
         Some(FaultKind::ProcessThenDrop) => {
             let _processed = process(parts, body).await;
@@ -608,8 +614,10 @@ fn canned(
     body: String,
 ) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| limits::FAULT_STATUSES.contains(&s.as_u16()))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(content_type) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
         response
             .headers_mut()
@@ -623,6 +631,37 @@ fn canned(
             response.headers_mut().append(name, value);
         }
     }
+    response
+}
+
+/// The answer of an [`FaultKind::Oversized`] fault: `{"padding":"xxx…"}`, `bytes` long (at most
+/// [`limits::MAX_OVERSIZED_BYTES`]), streamed in chunks so that it is never held in memory whole.
+fn oversized(bytes: usize) -> Response<Body> {
+    const CHUNK: usize = 64 * 1024;
+    static PADDING: [u8; CHUNK] = [b'x'; CHUNK];
+    const OPEN: &[u8] = br#"{"padding":""#;
+    const CLOSE: &[u8] = br#""}"#;
+    let padding = bytes
+        .min(limits::MAX_OVERSIZED_BYTES)
+        .saturating_sub(OPEN.len() + CLOSE.len());
+    let total = OPEN.len() + padding + CLOSE.len();
+    let chunks = (0..padding.div_ceil(CHUNK)).map(move |i| {
+        let size = (padding - i * CHUNK).min(CHUNK);
+        Ok::<Bytes, std::io::Error>(Bytes::from_static(&PADDING[..size]))
+    });
+    let body = stream::iter(
+        std::iter::once(Ok(Bytes::from_static(OPEN)))
+            .chain(chunks)
+            .chain(std::iter::once(Ok(Bytes::from_static(CLOSE)))),
+    );
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(total));
     response
 }
 

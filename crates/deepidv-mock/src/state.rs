@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     Channel, Fault, Invite, Operation, RecordedRequest, SeedSessions,
     clock::Clock,
+    limits,
     model::{StoredSession, timestamp},
     rate_limit::{Bucket, RateLimit},
     scenario,
@@ -399,8 +400,23 @@ impl State {
     }
 
     /// Adds `n` sessions directly (no HTTP, no limits, no invites), the newest at the current
-    /// time. Returns their ids, oldest first.
+    /// time. Returns their ids, oldest first. Refuses, adding nothing, more than
+    /// [`limits::MAX_SEED_COUNT`] sessions or a spacing over [`limits::MAX_SEED_SPACING`].
     pub fn seed(&mut self, n: usize, options: &SeedSessions) -> Result<Vec<String>, String> {
+        if n > limits::MAX_SEED_COUNT {
+            return Err(format!(
+                "count must be from 0 to {} (got {n})",
+                limits::MAX_SEED_COUNT
+            ));
+        }
+        let spacing = options.spacing.unwrap_or(std::time::Duration::from_secs(1));
+        if spacing > limits::MAX_SEED_SPACING {
+            return Err(format!(
+                "spacing must be at most one day, {} ms (got {} ms)",
+                limits::MAX_SEED_SPACING.as_millis(),
+                spacing.as_millis()
+            ));
+        }
         let owner = match &options.owner_key {
             Some(key) => self
                 .keys
@@ -410,13 +426,18 @@ impl State {
             None => self.keys.first().ok_or("no keys are configured")?,
         }
         .clone();
-        let spacing =
-            Duration::from_std(options.spacing.unwrap_or(std::time::Duration::from_secs(1)))
-                .map_err(|e| e.to_string())?;
+        let spacing = Duration::from_std(spacing).map_err(|e| e.to_string())?;
         let now = self.clock.now();
+        // Every instant is computed before anything is stored, so a refusal adds nothing.
+        let created_at = (0..n)
+            .map(|i| {
+                let steps = i32::try_from(n - 1 - i).ok()?;
+                now.checked_sub_signed(spacing.checked_mul(steps)?)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or("spacing × count reaches back past the dates the mock can represent")?;
         let mut ids = Vec::with_capacity(n);
-        for i in 0..n {
-            let created = now - spacing * i32::try_from(n - 1 - i).map_err(|e| e.to_string())?;
+        for (i, created) in created_at.into_iter().enumerate() {
             let id = uuid(&mut self.rng);
             let status = options.status.clone().unwrap_or_else(|| {
                 scenario::SCENARIO_STATUSES[i % scenario::SCENARIO_STATUSES.len()].to_owned()

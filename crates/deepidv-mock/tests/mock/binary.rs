@@ -22,12 +22,13 @@ impl Drop for Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"));
+    command.args(["--port", "0"]).args(args);
+    start_command(command)
+}
+
+fn start_command(mut command: Command) -> Running {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     // It prints its URL, the demo keys if it made them, and finally a `try: curl ...` hint.
     let mut printed = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
@@ -143,4 +144,53 @@ fn help_and_bad_options() {
     let bad = Command::new(binary).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option --bogus"));
+}
+
+#[tokio::test]
+async fn the_binary_survives_malformed_control_inputs() {
+    let mut running = start(&["--api-key", "sk_a", "--no-rate-limit"]);
+    let post = |path: &'static str, body: &'static str| {
+        let url = format!("{}/__mock{path}", running.url);
+        async move {
+            let response = http()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let cases = [
+        (
+            "/faults",
+            r#"{"kind": {"type": "oversized", "bytes": 1000000000000000}}"#,
+        ),
+        (
+            "/faults",
+            r#"{"kind": {"type": "delay", "millis": 18446744073709551615}}"#,
+        ),
+        ("/clock/advance", r#"{"seconds": 9000000000000000}"#),
+        ("/clock/advance", r#"{"seconds": 1e16}"#),
+        ("/seed", r#"{"count": 1000000000000}"#),
+        (
+            "/seed",
+            r#"{"count": 10, "spacing_millis": 1125899906842624}"#,
+        ),
+    ];
+    for (path, body) in cases {
+        let (status, text) = post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {text}");
+        // The next request is served normally, by the same process.
+        assert_eq!(
+            get(&format!("{}/v1/sessions", running.url), "sk_a").await,
+            200,
+            "after {path} {body}"
+        );
+        assert!(
+            running.child.try_wait().unwrap().is_none(),
+            "the process is still running after {path} {body}"
+        );
+    }
 }
