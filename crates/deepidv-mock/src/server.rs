@@ -465,12 +465,51 @@ impl fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// How long the accept loop waits after a failed `accept` (out of file descriptors, say), so
+/// that a persistent error does not spin a core: 5 ms, doubling up to 1 s, back to 5 ms after a
+/// connection is accepted.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    /// The wait after a failure.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, router: Router) {
     // Connections live in this set, so stopping the loop (dropping the server) closes them too.
     let mut connections = tokio::task::JoinSet::new();
+    let mut backoff = Backoff::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
+            Err(_) => {
+                // The pending connection stays queued; waiting lets whatever ran out recover
+                // (connections closing free descriptors) without spinning.
+                while connections.try_join_next().is_some() {}
+                tokio::time::sleep(backoff.failed()).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         let router = router.clone();
@@ -670,4 +709,18 @@ async fn not_found() -> Response<Body> {
         StatusCode::NOT_FOUND,
         json!({"error": "Not found"}).to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_backoff_doubles_to_a_second_and_resets() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<u128> = (0..10).map(|_| backoff.failed().as_millis()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(5));
+    }
 }

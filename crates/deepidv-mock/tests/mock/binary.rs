@@ -3,6 +3,7 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
+    time::Duration,
 };
 
 use crate::common::*;
@@ -193,4 +194,53 @@ async fn the_binary_survives_malformed_control_inputs() {
             "the process is still running after {path} {body}"
         );
     }
+}
+
+/// CPU time (user + system) the process `pid` has used, from `/proc`.
+#[cfg(target_os = "linux")]
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name (in parentheses): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn out_of_file_descriptors_the_accept_loop_backs_off_and_recovers() {
+    // Few descriptors, then more connections than that: every accept fails with EMFILE while
+    // they stay open. A loop that retried at once would burn a core.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"ulimit -n 16 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_deepidv-mock"))
+        .args(["--port", "0", "--api-key", "sk_a", "--no-rate-limit"]);
+    let running = start_command(command);
+    let address = running.url.trim_start_matches("http://").to_owned();
+    let held: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = running.child.id();
+    let before = cpu_time(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = cpu_time(pid) - before;
+    assert!(
+        used < Duration::from_millis(600),
+        "the mock used {used:?} of CPU in 3 s while out of descriptors"
+    );
+
+    // Once the connections close, it serves again (the wait is at most a second).
+    drop(held);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(30),
+        get(&format!("{}/v1/sessions", running.url), "sk_a"),
+    )
+    .await
+    .expect("served again after the descriptors came back");
+    assert_eq!(answer, 200);
 }
