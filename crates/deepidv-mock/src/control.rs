@@ -30,6 +30,9 @@
 //! | `remaining` | integer, 1 to 4,294,967,295 (default 1) |
 //! | `probability` | number, 0 to 1 (default: always) |
 //! | `operation` | `createSession`, `retrieveSession`, `listSessions`, `updateSessionStatus` |
+//!
+//! With a control token configured ([`MockBuilder::control_token`](crate::MockBuilder::control_token),
+//! `--control-token`), every request here needs `Authorization: Bearer <token>`, or gets 401.
 
 use std::{ops::RangeInclusive, sync::Arc, time::Duration};
 

@@ -48,7 +48,8 @@
 //! - Each create records the invitations it would send (email and SMS, per the send flags) in
 //!   [`MockServer::invites`]: the observable proof that nothing was sent twice.
 //! - The control API (`/__mock/…`, for the binary) refuses out-of-range inputs with a 400 naming
-//!   the field and its range ([`limits`]).
+//!   the field and its range ([`limits`]); off loopback it needs a
+//!   [`control_token`](MockBuilder::control_token).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -41,6 +41,8 @@ const DEMO_SANDBOX_KEY: &str = "sk_mock_sandbox_BQokikJOvBiI2HlWgH4olfQ2";
 /// What the mock's tasks share.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The bearer token `/__mock/*` requests must carry, if one was configured.
+    control_token: Option<String>,
 }
 
 impl Shared {
@@ -114,18 +116,20 @@ impl ApiKey {
 ///     .workflow("wf_onboarding")
 ///     .rate_limit(true)
 ///     .accept_voided(true)
+///     .control_token("s3cret-token")
 ///     .seed(42)
 ///     .start()
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use]
 pub struct MockBuilder {
     keys: Vec<ApiKey>,
     workflows: Vec<String>,
     rate_limit: bool,
     accept_voided: bool,
+    control_token: Option<String>,
     seed: u64,
     address: SocketAddr,
 }
@@ -141,9 +145,27 @@ impl Default for MockBuilder {
             ],
             rate_limit: false,
             accept_voided: false,
+            control_token: None,
             seed: 0x0dee_b1d0,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         }
+    }
+}
+
+impl fmt::Debug for MockBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockBuilder")
+            .field("keys", &self.keys.len())
+            .field("workflows", &self.workflows)
+            .field("rate_limit", &self.rate_limit)
+            .field("accept_voided", &self.accept_voided)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("seed", &self.seed)
+            .field("address", &self.address)
+            .finish()
     }
 }
 
@@ -174,20 +196,48 @@ impl MockBuilder {
         self
     }
 
+    /// Requires every control request (`/__mock/*`) to carry `Authorization: Bearer <token>`;
+    /// others get 401. Without a token the control API is open, which
+    /// [`start`](Self::start) allows only on a loopback address. The token must be non-empty
+    /// visible ASCII (no spaces). [`MockServer`]'s own methods never need it.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
+        self
+    }
+
     /// Seeds the generator behind ids, scenarios and probabilistic faults (same seed, same run).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
-    /// Listens on `address` (default `127.0.0.1` on a free port).
+    /// Listens on `address` (default `127.0.0.1` on a free port). An address other than
+    /// loopback needs a [`control_token`](Self::control_token).
     pub fn address(mut self, address: SocketAddr) -> Self {
         self.address = address;
         self
     }
 
     /// Binds and starts serving.
+    ///
+    /// Fails, without binding, on an address other than loopback without a
+    /// [`control_token`](Self::control_token) (anyone who can reach the port could otherwise
+    /// control the mock), or with an empty token or one that is not visible ASCII.
     pub async fn start(self) -> Result<MockServer, MockError> {
+        if let Some(token) = &self.control_token {
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(MockError(
+                    "the control token must be non-empty visible ASCII, without spaces".into(),
+                ));
+            }
+        }
+        if !is_loopback(self.address.ip()) && self.control_token.is_none() {
+            return Err(MockError(format!(
+                "refusing to listen on {} without a control token: anyone who can reach it \
+                 could control the mock (set MockBuilder::control_token, or listen on loopback)",
+                self.address
+            )));
+        }
         let listener = TcpListener::bind(self.address)
             .await
             .map_err(|e| MockError(format!("cannot listen on {}: {e}", self.address)))?;
@@ -242,6 +292,7 @@ impl MockBuilder {
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(settings, keys)),
+            control_token: self.control_token,
         });
         let router = api::router()
             .nest("/__mock", control::router())
@@ -465,6 +516,11 @@ impl fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// Whether `ip` is a loopback address (an IPv4-mapped IPv6 one included).
+pub(crate) fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
 /// How long the accept loop waits after a failed `accept` (out of file descriptors, say), so
 /// that a persistent error does not spin a core: 5 ms, doubling up to 1 s, back to 5 ms after a
 /// connection is accepted.
@@ -534,6 +590,11 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     if path.starts_with("/__mock") {
+        if let Some(token) = &shared.control_token {
+            if !bearer_matches(&parts.headers, token) {
+                return Ok(unauthorized());
+            }
+        }
         let response = router
             .oneshot(Request::from_parts(parts, Body::new(body)))
             .await;
@@ -704,6 +765,47 @@ fn oversized(bytes: usize) -> Response<Body> {
     response
 }
 
+/// Whether `headers` carry `Authorization: Bearer <token>` (the scheme in any case), compared
+/// in constant time.
+fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    let Some(space) = value.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let (scheme, given) = value.split_at(space);
+    let given = given.trim_ascii_start();
+    scheme.eq_ignore_ascii_case(b"bearer") && same_secret(given, token.as_bytes())
+}
+
+/// `given == expected`, in time that depends only on the lengths.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let difference = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| std::hint::black_box(acc | (a ^ b)));
+    difference == 0
+}
+
+/// The answer to a control request without the right token.
+fn unauthorized() -> Response<Body> {
+    let mut response = api::json(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "the control API needs the header Authorization: Bearer <control token>"})
+            .to_string(),
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"deepidv-mock control\""),
+    );
+    response
+}
+
 async fn not_found() -> Response<Body> {
     api::json(
         StatusCode::NOT_FOUND,
@@ -722,5 +824,23 @@ mod tests {
         assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
         backoff.succeeded();
         assert_eq!(backoff.failed(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"token", b"token"));
+        assert!(!same_secret(b"token", b"tokem"));
+        assert!(!same_secret(b"token", b"token2"));
+        assert!(!same_secret(b"", b"token"));
+    }
+
+    #[test]
+    fn loopback_includes_ipv6_and_mapped_addresses() {
+        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(loopback.parse().unwrap()), "{loopback}");
+        }
+        for other in ["0.0.0.0", "::", "192.168.1.10", "::ffff:10.0.0.1"] {
+            assert!(!is_loopback(other.parse().unwrap()), "{other}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use crate::common::*;
@@ -141,10 +141,98 @@ fn help_and_bad_options() {
     let binary = env!("CARGO_BIN_EXE_deepidv-mock");
     let help = Command::new(binary).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--api-key"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for option in [
+        "--api-key",
+        "--control-token TOKEN",
+        "Authorization: Bearer TOKEN",
+        "loopback",
+    ] {
+        assert!(help.contains(option), "--help mentions {option}:\n{help}");
+    }
     let bad = Command::new(binary).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option --bogus"));
+}
+
+/// Runs the binary with `args` to its end (killing it after 30 s, when it did not refuse to
+/// start); returns its exit code and its standard error.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("deepidv-mock {args:?} kept running instead of refusing to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn off_loopback_the_binary_refuses_to_start_without_a_control_token() {
+    // Refused before binding, so nothing ever listens off loopback here.
+    for host in ["0.0.0.0", "::"] {
+        let (code, stderr) = run_to_exit(&["--host", host, "--port", "0"]);
+        assert_eq!(code, Some(2), "{host}: {stderr}");
+        assert!(
+            stderr.contains("--control-token") && stderr.contains("loopback"),
+            "{host}: {stderr}"
+        );
+    }
+    let (code, stderr) = run_to_exit(&["--host", "0.0.0.0", "--port", "0", "--control-token", ""]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("control token"), "{stderr}");
+    let (code, stderr) = run_to_exit(&["--control-token"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+async fn control_status(url: &str, authorization: Option<&str>, body: &str) -> u16 {
+    let mut request = http()
+        .post(format!("{url}/__mock/seed"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn the_binary_enforces_its_control_token() {
+    let running = start(&["--api-key", "sk_a", "--control-token", "tok-123"]);
+    let seed = r#"{"count": 2}"#;
+    assert_eq!(control_status(&running.url, None, seed).await, 401);
+    assert_eq!(
+        control_status(&running.url, Some("Bearer tok-12"), seed).await,
+        401
+    );
+    assert_eq!(
+        control_status(&running.url, Some("Bearer tok-123"), seed).await,
+        200
+    );
+    let page: serde_json::Value = http()
+        .get(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]

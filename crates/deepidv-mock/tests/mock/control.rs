@@ -373,6 +373,115 @@ async fn the_clock_cannot_be_pushed_out_of_its_range() {
     still_answers(&mock, "pushing the clock").await;
 }
 
+/// Sends `method /__mock{path}` with an optional `Authorization` header; returns the status and
+/// the `WWW-Authenticate` header.
+async fn with_authorization(
+    mock: &MockServer,
+    method: reqwest::Method,
+    path: &str,
+    authorization: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let mut request = http().request(method, format!("{}/__mock{path}", mock.url()));
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = request.body("{}").send().await.unwrap();
+    let status = response.status().as_u16();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, challenge, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_control_token_is_enforced_on_every_control_request() {
+    let builder = MockServer::builder().control_token("s3cret-Token_1");
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains("s3cret") && shown.contains("[redacted]"),
+        "{shown}"
+    );
+    let mock = builder.start().await.unwrap();
+    use reqwest::Method;
+    let endpoints = [
+        (Method::GET, ""),
+        (Method::GET, "/requests"),
+        (Method::POST, "/reset"),
+        (Method::DELETE, "/faults"),
+        (Method::POST, "/faults"),
+        (Method::POST, "/seed"),
+        (Method::POST, "/clock/advance"),
+        (Method::POST, "/nowhere"),
+    ];
+    for (method, path) in &endpoints {
+        for wrong in [
+            None,
+            Some("Bearer wrong"),
+            Some("Bearer s3cret-Token_"),
+            Some("Bearer s3cret-Token_12"),
+            Some("Basic s3cret-Token_1"),
+            Some("s3cret-Token_1"),
+            Some("Bearer"),
+        ] {
+            let (status, challenge, text) =
+                with_authorization(&mock, method.clone(), path, wrong).await;
+            assert_eq!(status, 401, "{method} {path} with {wrong:?}: {text}");
+            assert!(challenge.unwrap().starts_with("Bearer"));
+            let error: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                error["error"].as_str().unwrap().contains("Bearer"),
+                "{error}"
+            );
+        }
+    }
+    assert_eq!(mock.session_count(), 0, "no refused request did anything");
+    // With the token: through to the control API (which then judges the body).
+    for right in ["Bearer s3cret-Token_1", "bearer s3cret-Token_1"] {
+        let (status, ..) = with_authorization(&mock, Method::GET, "", Some(right)).await;
+        assert_eq!(status, 200, "{right}");
+    }
+    let (status, ..) =
+        with_authorization(&mock, Method::POST, "/seed", Some("Bearer s3cret-Token_1")).await;
+    assert_eq!(status, 400, "authorized, then the empty seed is refused");
+    // The API itself and the Rust methods do not need the token.
+    assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
+    mock.seed_sessions(2, SeedSessions::new()).unwrap();
+    assert_eq!(mock.session_count(), 2);
+}
+
+#[tokio::test]
+async fn off_loopback_a_token_is_required_and_tokens_must_be_sendable() {
+    // Refused before binding: nothing listens on these addresses.
+    for address in ["0.0.0.0:0", "[::]:0", "192.0.2.1:0"] {
+        let e = MockServer::builder()
+            .address(address.parse().unwrap())
+            .start()
+            .await
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("control token") && e.to_string().contains("loopback"),
+            "{address}: {e}"
+        );
+    }
+    for token in ["", "two words", "tab\tbed", "naïve"] {
+        let e = MockServer::builder()
+            .control_token(token)
+            .start()
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("visible ASCII"), "{token:?}: {e}");
+    }
+    // On loopback, IPv6 included, no token is needed.
+    let v6 = MockServer::builder()
+        .address("[::1]:0".parse().unwrap())
+        .start()
+        .await;
+    if let Ok(mock) = v6 {
+        assert_eq!(call(&mock, "GET", "/__mock", None, None).await.status, 200);
+    }
+}
+
 #[tokio::test]
 async fn the_rust_api_bounds_seeds() {
     let mock = MockServer::start().await;
