@@ -21,6 +21,8 @@ options:
   --seed N                 seed for ids, scenarios and probabilistic faults
   --no-rate-limit          do not limit keys to 25 requests/s (burst 35)
   --accept-voided          accept new_status VOIDED on update-status
+  --strict-transitions     refuse (400) VERIFIED/REJECTED on PENDING, EXPIRED and VOIDED
+                           sessions (DeepIDV documents no such rule; default: allowed)
   -h, --help               this text
 
 Control endpoints live under /__mock/ (GET /__mock lists them and the bounds on their inputs).
@@ -84,6 +86,7 @@ async fn run() -> Result<(), String> {
             "--control-token" => control_token = Some(value(&mut parser)?),
             "--no-rate-limit" => builder = builder.rate_limit(false),
             "--accept-voided" => builder = builder.accept_voided(true),
+            "--strict-transitions" => builder = builder.strict_transitions(true),
             "-h" | "--help" => {
                 println!("{HELP}");
                 return Ok(());

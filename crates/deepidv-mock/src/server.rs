@@ -116,6 +116,7 @@ impl ApiKey {
 ///     .workflow("wf_onboarding")
 ///     .rate_limit(true)
 ///     .accept_voided(true)
+///     .strict_transitions(true)
 ///     .control_token("s3cret-token")
 ///     .seed(42)
 ///     .start()
@@ -129,6 +130,7 @@ pub struct MockBuilder {
     workflows: Vec<String>,
     rate_limit: bool,
     accept_voided: bool,
+    strict_transitions: bool,
     control_token: Option<String>,
     seed: u64,
     address: SocketAddr,
@@ -145,6 +147,7 @@ impl Default for MockBuilder {
             ],
             rate_limit: false,
             accept_voided: false,
+            strict_transitions: false,
             control_token: None,
             seed: 0x0dee_b1d0,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -159,6 +162,7 @@ impl fmt::Debug for MockBuilder {
             .field("workflows", &self.workflows)
             .field("rate_limit", &self.rate_limit)
             .field("accept_voided", &self.accept_voided)
+            .field("strict_transitions", &self.strict_transitions)
             .field(
                 "control_token",
                 &self.control_token.as_ref().map(|_| "[redacted]"),
@@ -190,9 +194,18 @@ impl MockBuilder {
         self
     }
 
-    /// Accepts `new_status: VOIDED` (default: refused with 400, as documented).
+    /// Accepts `new_status: VOIDED` (default: refused with 400, since DeepIDV documents only
+    /// VERIFIED and REJECTED; whether the live API refuses VOIDED is not documented).
     pub fn accept_voided(mut self, accept: bool) -> Self {
         self.accept_voided = accept;
+        self
+    }
+
+    /// Refuses (400) a decision (VERIFIED or REJECTED) on a session the applicant has not
+    /// finished or that can no longer be decided: PENDING, EXPIRED and VOIDED. Default off: DeepIDV
+    /// documents no such rule, so by default any session may be decided.
+    pub fn strict_transitions(mut self, strict: bool) -> Self {
+        self.strict_transitions = strict;
         self
     }
 
@@ -286,6 +299,7 @@ impl MockBuilder {
         let settings = Settings {
             rate_limit,
             accept_voided: self.accept_voided,
+            strict_transitions: self.strict_transitions,
             workflows: self.workflows.into_iter().collect::<HashSet<_>>(),
             seed: self.seed,
             session_url_base: "https://verify.mock.deepidv.invalid/session".into(),

@@ -82,6 +82,8 @@ impl KeyState {
 pub(crate) struct Settings {
     pub rate_limit: Option<RateLimit>,
     pub accept_voided: bool,
+    /// Decisions only on finished or decided sessions.
+    pub strict_transitions: bool,
     pub workflows: HashSet<String>,
     pub seed: u64,
     pub session_url_base: String,
@@ -294,13 +296,18 @@ impl State {
     pub fn update_status(&mut self, key: usize, id: &str, body: &[u8]) -> Outcome {
         let wanted = validate::new_status(body).map_err(|hints| Failure::invalid(&hints))?;
         let accept_voided = self.settings.accept_voided;
+        let strict = self.settings.strict_transitions;
         let current = self.visible(key, id)?.status().to_owned();
         let allowed = match wanted.as_str() {
+            // DeepIDV documents no rule on which sessions may be decided: only the strict option
+            // limits decisions to finished (SUBMITTED, FAILED) or decided sessions.
             "VERIFIED" | "REJECTED" => {
-                matches!(
-                    current.as_str(),
-                    "SUBMITTED" | "FAILED" | "VERIFIED" | "REJECTED"
-                ) || current == wanted
+                !strict
+                    || matches!(
+                        current.as_str(),
+                        "SUBMITTED" | "FAILED" | "VERIFIED" | "REJECTED"
+                    )
+                    || current == wanted
             }
             "VOIDED" if accept_voided => true,
             "VOIDED" => {

@@ -147,6 +147,8 @@ fn help_and_bad_options() {
         "--control-token TOKEN",
         "Authorization: Bearer TOKEN",
         "loopback",
+        "--strict-transitions",
+        "--accept-voided",
     ] {
         assert!(help.contains(option), "--help mentions {option}:\n{help}");
     }
@@ -282,6 +284,41 @@ async fn the_binary_survives_malformed_control_inputs() {
             "the process is still running after {path} {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_binary_flags_reach_the_server() {
+    let running = start(&["--api-key", "sk_a", "--strict-transitions"]);
+    let client = http();
+    let created: serde_json::Value = client
+        .post(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .header("content-type", "application/json")
+        .body(CREATE)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let decide = || {
+        client
+            .patch(format!("{}/v1/sessions/{id}/update-status", running.url))
+            .header("x-api-key", "sk_a")
+            .header("content-type", "application/json")
+            .body(r#"{"new_status":"VERIFIED"}"#)
+            .send()
+    };
+    assert_eq!(decide().await.unwrap().status(), 400, "strict: PENDING");
+    let submitted = client
+        .post(format!("{}/__mock/sessions/{id}/submit", running.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 200);
+    let decided: serde_json::Value = decide().await.unwrap().json().await.unwrap();
+    assert_eq!(decided["session_record"]["status"], "VERIFIED");
 }
 
 /// CPU time (user + system) the process `pid` has used, from `/proc`.
