@@ -62,6 +62,12 @@
 //!   [`MockBuilder::accept_voided`] (`--accept-voided`) accepts it, for any session.
 //! - **Repeating a status**: setting the status a session already has succeeds and leaves
 //!   `updated_at` as it was.
+//! - **`location`**: a string (`"Canada"`), as in DeepIDV's published schema and sandbox; its
+//!   retrieve reference example shows an object. [`MockBuilder::location_as_object`]
+//!   (`--location-as-object`) serves `{"country": "Canada"}`. Only submitted (or decided)
+//!   sessions have one. The published example the results are built from,
+//!   `data/reference-session.json`, is kept byte for byte as published (object form); the string
+//!   is derived from it when a record is served.
 //! - **Date-only list bounds**: `start_date=2025-01-15` starts at 00:00:00.000 UTC of that day,
 //!   `end_date=2025-01-15` ends at 23:59:59.999 UTC (the contract says only "ISO-8601 bounds,
 //!   inclusive").

@@ -23,6 +23,8 @@ options:
   --accept-voided          accept new_status VOIDED on update-status
   --strict-transitions     refuse (400) VERIFIED/REJECTED on PENDING, EXPIRED and VOIDED
                            sessions (DeepIDV documents no such rule; default: allowed)
+  --location-as-object     serve `location` as {\"country\": ...} (one documentation example)
+                           instead of a string (DeepIDV's published schema and sandbox)
   -h, --help               this text
 
 Control endpoints live under /__mock/ (GET /__mock lists them and the bounds on their inputs).
@@ -87,6 +89,7 @@ async fn run() -> Result<(), String> {
             "--no-rate-limit" => builder = builder.rate_limit(false),
             "--accept-voided" => builder = builder.accept_voided(true),
             "--strict-transitions" => builder = builder.strict_transitions(true),
+            "--location-as-object" => builder = builder.location_as_object(true),
             "-h" | "--help" => {
                 println!("{HELP}");
                 return Ok(());

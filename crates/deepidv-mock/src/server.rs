@@ -117,6 +117,7 @@ impl ApiKey {
 ///     .rate_limit(true)
 ///     .accept_voided(true)
 ///     .strict_transitions(true)
+///     .location_as_object(true)
 ///     .control_token("s3cret-token")
 ///     .seed(42)
 ///     .start()
@@ -131,6 +132,7 @@ pub struct MockBuilder {
     rate_limit: bool,
     accept_voided: bool,
     strict_transitions: bool,
+    location_as_object: bool,
     control_token: Option<String>,
     seed: u64,
     address: SocketAddr,
@@ -148,6 +150,7 @@ impl Default for MockBuilder {
             rate_limit: false,
             accept_voided: false,
             strict_transitions: false,
+            location_as_object: false,
             control_token: None,
             seed: 0x0dee_b1d0,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
@@ -163,6 +166,7 @@ impl fmt::Debug for MockBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("accept_voided", &self.accept_voided)
             .field("strict_transitions", &self.strict_transitions)
+            .field("location_as_object", &self.location_as_object)
             .field(
                 "control_token",
                 &self.control_token.as_ref().map(|_| "[redacted]"),
@@ -206,6 +210,14 @@ impl MockBuilder {
     /// documents no such rule, so by default any session may be decided.
     pub fn strict_transitions(mut self, strict: bool) -> Self {
         self.strict_transitions = strict;
+        self
+    }
+
+    /// Serves a session's `location` as an object `{"country": "Canada"}`, the shape of one
+    /// documentation example (DeepIDV's retrieve reference). Default off: `location` is a string
+    /// (`"Canada"`), as DeepIDV's published schema and its sandbox give it.
+    pub fn location_as_object(mut self, as_object: bool) -> Self {
+        self.location_as_object = as_object;
         self
     }
 
@@ -300,6 +312,7 @@ impl MockBuilder {
             rate_limit,
             accept_voided: self.accept_voided,
             strict_transitions: self.strict_transitions,
+            location_as_object: self.location_as_object,
             workflows: self.workflows.into_iter().collect::<HashSet<_>>(),
             seed: self.seed,
             session_url_base: "https://verify.mock.deepidv.invalid/session".into(),

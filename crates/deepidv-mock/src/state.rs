@@ -84,6 +84,8 @@ pub(crate) struct Settings {
     pub accept_voided: bool,
     /// Decisions only on finished or decided sessions.
     pub strict_transitions: bool,
+    /// `location` as `{"country": …}` instead of a string.
+    pub location_as_object: bool,
     pub workflows: HashSet<String>,
     pub seed: u64,
     pub session_url_base: String,
@@ -278,8 +280,12 @@ impl State {
     pub fn retrieve(&mut self, key: usize, id: &str) -> Outcome {
         let caller = &self.keys[key];
         if caller.sandbox && !self.sessions.contains_key(id) {
-            let (record, user, sender, links) =
-                scenario::sandbox(id, self.settings.seed, self.clock.now());
+            let (record, user, sender, links) = scenario::sandbox(
+                id,
+                self.settings.seed,
+                self.clock.now(),
+                self.settings.location_as_object,
+            );
             return Ok(
                 json!({"session_record": record, "user": user, "sender_user": sender, "resource_links": links}),
             );
@@ -361,8 +367,10 @@ impl State {
             .filter(|s| in_scope(s, caller, &query))
             .collect();
         let sandbox_extras: Vec<Value> = if caller.sandbox && cursor.is_none() {
+            let (seed, now) = (self.settings.seed, self.clock.now());
+            let as_object = self.settings.location_as_object;
             ["test_verified", "test_rejected"]
-                .map(|id| scenario::sandbox(id, self.settings.seed, self.clock.now()).0)
+                .map(|id| scenario::sandbox(id, seed, now, as_object).0)
                 .into()
         } else {
             Vec::new()
@@ -488,6 +496,7 @@ impl State {
                 &mut session.resource_links,
                 now,
                 &mut self.rng,
+                self.settings.location_as_object,
             ),
             ApplicantStep::Fail => scenario::fail(&mut session.record, now),
             ApplicantStep::Expire => {

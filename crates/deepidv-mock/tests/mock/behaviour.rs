@@ -792,3 +792,82 @@ async fn the_rate_limit_refuses_bursts_over_35() {
         );
     }
 }
+
+#[tokio::test]
+async fn location_is_a_string_as_published_or_an_object_when_asked() {
+    let shapes = [
+        (MockServer::builder(), json!("Canada")),
+        (
+            MockServer::builder().location_as_object(true),
+            json!({"country": "Canada"}),
+        ),
+    ];
+    for (builder, expected) in shapes {
+        let mock = builder.start().await.unwrap();
+        let id = create(&mock, CREATE).await;
+        let fresh = live(&mock, "GET", &format!("/v1/sessions/{id}"), None)
+            .await
+            .json();
+        assert_eq!(
+            fresh["session_record"].get("location"),
+            None,
+            "no location before the applicant submits"
+        );
+        mock.submit(&id).unwrap();
+        let found = live(&mock, "GET", &format!("/v1/sessions/{id}"), None)
+            .await
+            .json();
+        assert_eq!(found["session_record"]["location"], expected);
+        let listed = live(&mock, "GET", "/v1/sessions", None).await.json();
+        assert_eq!(listed["sessions"][0]["location"], expected);
+        let decided = live(
+            &mock,
+            "PATCH",
+            &format!("/v1/sessions/{id}/update-status"),
+            Some(r#"{"new_status":"VERIFIED"}"#),
+        )
+        .await
+        .json();
+        assert_eq!(decided["session_record"]["location"], expected);
+
+        // The sandbox's records, built from the published reference record, follow the option.
+        let sandbox = mock.sandbox_key().unwrap();
+        for sandbox_id in ["test_verified", "test_rejected"] {
+            let answer = call(
+                &mock,
+                "GET",
+                &format!("/v1/sessions/{sandbox_id}"),
+                Some(sandbox),
+                None,
+            )
+            .await
+            .json();
+            assert_eq!(
+                answer["session_record"]["location"], expected,
+                "{sandbox_id}"
+            );
+        }
+        let page = call(&mock, "GET", "/v1/sessions", Some(sandbox), None)
+            .await
+            .json();
+        assert_eq!(page["sessions"][0]["location"], expected);
+    }
+}
+
+#[test]
+fn the_reference_record_stays_the_published_example_byte_for_byte() {
+    // The file is DeepIDV's published retrieve example, kept as published (its `location` is the
+    // object form); the mock derives the string form from it when it serves a record.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/reference-session.json");
+    let kept = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        kept == fixture("retrieve-session.response.json"),
+        "{} differs from the published example",
+        path.display()
+    );
+    let parsed: Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(
+        parsed["session_record"]["location"],
+        json!({"country": "Canada"})
+    );
+}

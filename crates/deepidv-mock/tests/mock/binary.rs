@@ -148,6 +148,7 @@ fn help_and_bad_options() {
         "Authorization: Bearer TOKEN",
         "loopback",
         "--strict-transitions",
+        "--location-as-object",
         "--accept-voided",
     ] {
         assert!(help.contains(option), "--help mentions {option}:\n{help}");
@@ -288,7 +289,12 @@ async fn the_binary_survives_malformed_control_inputs() {
 
 #[tokio::test]
 async fn the_binary_flags_reach_the_server() {
-    let running = start(&["--api-key", "sk_a", "--strict-transitions"]);
+    let running = start(&[
+        "--api-key",
+        "sk_a",
+        "--strict-transitions",
+        "--location-as-object",
+    ]);
     let client = http();
     let created: serde_json::Value = client
         .post(format!("{}/v1/sessions", running.url))
@@ -319,6 +325,10 @@ async fn the_binary_flags_reach_the_server() {
     assert_eq!(submitted.status(), 200);
     let decided: serde_json::Value = decide().await.unwrap().json().await.unwrap();
     assert_eq!(decided["session_record"]["status"], "VERIFIED");
+    assert_eq!(
+        decided["session_record"]["location"],
+        serde_json::json!({"country": "Canada"})
+    );
 }
 
 /// CPU time (user + system) the process `pid` has used, from `/proc`.
