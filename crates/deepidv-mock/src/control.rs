@@ -13,20 +13,42 @@
 //! | `POST /__mock/sessions/{id}/submit` (`fail`, `expire`) | move a session through the applicant's flow |
 //! | `POST /__mock/clock/advance` | `{"seconds": 3600}` |
 //! | `POST /__mock/keys/{key}/no-funds` | `{"enabled": true}` |
+//!
+//! Every input is checked before anything changes; a value of the wrong type or outside its
+//! range (see [`limits`](crate::limits)) is answered 400 `{"error": "…"}`, naming the field and
+//! its allowed range:
+//!
+//! | field | allowed |
+//! |---|---|
+//! | `seconds` | integer, −3,155,760,000 to 3,155,760,000 (100 years), and the clock must stay within 1970-01-01T00:00:00.000Z to 9998-12-31T23:59:59.999Z |
+//! | `count` | integer, 0 to 100,000 |
+//! | `spacing_millis` | integer, 0 to 86,400,000 (one day) |
+//! | `kind.status` | integer, 100 to 599 |
+//! | `kind.millis` (`delay`, `slow_body`) | integer, 0 to 3,600,000 (one hour) |
+//! | `kind.bytes` (`oversized`) | integer, 0 to 268,435,456 (256 MiB) |
+//! | `kind.headers` | `[[name, value], …]`, valid HTTP header names and values |
+//! | `remaining` | integer, 1 to 4,294,967,295 (default 1) |
+//! | `probability` | number, 0 to 1 (default: always) |
+//! | `operation` | `createSession`, `retrieveSession`, `listSessions`, `updateSessionStatus` |
+//!
+//! With a control token configured ([`MockBuilder::control_token`](crate::MockBuilder::control_token),
+//! `--control-token`), every request here needs `Authorization: Bearer <token>`, or gets 401.
 
-use std::{sync::Arc, time::Duration};
+use std::{ops::RangeInclusive, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
+    body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderName, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use crate::{Fault, SeedSessions, server::Shared, state::ApplicantStep};
+use crate::{
+    Fault, FaultKind, Operation, SeedSessions, limits, server::Shared, state::ApplicantStep,
+};
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
@@ -64,6 +86,16 @@ async fn index() -> Json<Value> {
         "applicant": "POST /__mock/sessions/{id}/submit|fail|expire",
         "clock": "POST /__mock/clock/advance {seconds}",
         "no_funds": "POST /__mock/keys/{key}/no-funds {enabled}",
+        "limits": {
+            "seconds": format!("-{0} to {0} (100 years); the clock stays within {1}", limits::MAX_CLOCK_ADVANCE_SECONDS, limits::clock_range_text()),
+            "count": format!("0 to {}", limits::MAX_SEED_COUNT),
+            "spacing_millis": format!("0 to {} (one day)", limits::MAX_SEED_SPACING.as_millis()),
+            "kind.status": format!("{} to {}", limits::FAULT_STATUSES.start(), limits::FAULT_STATUSES.end()),
+            "kind.millis": format!("0 to {} (one hour)", limits::MAX_FAULT_DELAY.as_millis()),
+            "kind.bytes": format!("0 to {} (256 MiB)", limits::MAX_OVERSIZED_BYTES),
+            "remaining": format!("1 to {}", u32::MAX),
+            "probability": "0 to 1",
+        },
     }))
 }
 
@@ -80,9 +112,14 @@ async fn invites(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.lock().invites.clone()).into_response()
 }
 
-async fn add_fault(State(shared): State<Arc<Shared>>, Json(fault): Json<Fault>) -> Response {
-    shared.lock().faults.push(fault);
-    done()
+async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match object(&body).and_then(|fields| fault(&fields)) {
+        Ok(fault) => {
+            shared.lock().faults.push(fault);
+            done()
+        }
+        Err(message) => refused(message),
+    }
 }
 
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
@@ -90,25 +127,30 @@ async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
     done()
 }
 
-#[derive(Deserialize)]
-struct Seed {
-    count: usize,
-    status: Option<String>,
-    workflow_id: Option<String>,
-    external_id_prefix: Option<String>,
-    owner_key: Option<String>,
-    spacing_millis: Option<u64>,
-}
-
-async fn seed(State(shared): State<Arc<Shared>>, Json(request): Json<Seed>) -> Response {
-    let options = SeedSessions {
-        status: request.status,
-        workflow_id: request.workflow_id,
-        external_id_prefix: request.external_id_prefix,
-        owner_key: request.owner_key,
-        spacing: request.spacing_millis.map(Duration::from_millis),
+async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let request = object(&body).and_then(|fields| {
+        let count = integer(&fields, "count", 0..=limits::MAX_SEED_COUNT as i64)?
+            .ok_or_else(|| range_message("count", &(0..=limits::MAX_SEED_COUNT as i64)))?;
+        let spacing_millis = integer(
+            &fields,
+            "spacing_millis",
+            0..=limits::MAX_SEED_SPACING.as_millis() as i64,
+        )?;
+        let options = SeedSessions {
+            status: text(&fields, "status")?,
+            workflow_id: text(&fields, "workflow_id")?,
+            external_id_prefix: text(&fields, "external_id_prefix")?,
+            owner_key: text(&fields, "owner_key")?,
+            spacing: spacing_millis.map(|millis| Duration::from_millis(millis.unsigned_abs())),
+        };
+        let count = usize::try_from(count).map_err(|e| format!("count: {e}"))?;
+        Ok((count, options))
+    });
+    let (count, options) = match request {
+        Ok(request) => request,
+        Err(message) => return refused(message),
     };
-    match shared.lock().seed(request.count, &options) {
+    match shared.lock().seed(count, &options) {
         Ok(ids) => Json(json!({ "ids": ids })).into_response(),
         Err(e) => refused(e),
     }
@@ -130,38 +172,214 @@ async fn advance_session(
     }
 }
 
-#[derive(Deserialize)]
-struct Advance {
-    seconds: i64,
-}
-
-async fn advance_clock(
-    State(shared): State<Arc<Shared>>,
-    Json(request): Json<Advance>,
-) -> Response {
-    shared
+async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let max = limits::MAX_CLOCK_ADVANCE_SECONDS;
+    let seconds = object(&body).and_then(|fields| {
+        integer(&fields, "seconds", -max..=max)
+            .map_err(|e| format!("{e} (100 years)"))?
+            .ok_or_else(|| format!("{} (100 years)", range_message("seconds", &(-max..=max))))
+    });
+    let seconds = match seconds {
+        Ok(seconds) => seconds,
+        Err(message) => return refused(message),
+    };
+    match shared
         .lock()
         .clock
-        .advance(chrono::Duration::seconds(request.seconds));
-    done()
-}
-
-#[derive(Deserialize)]
-struct NoFunds {
-    enabled: bool,
+        .advance(chrono::Duration::seconds(seconds))
+    {
+        Ok(()) => done(),
+        Err(e) => refused(format!("seconds {seconds} refused: {e}")),
+    }
 }
 
 async fn no_funds(
     State(shared): State<Arc<Shared>>,
     Path(key): Path<String>,
-    Json(request): Json<NoFunds>,
+    body: Bytes,
 ) -> Response {
+    let enabled = object(&body).and_then(|fields| match fields.get("enabled") {
+        Some(Value::Bool(enabled)) => Ok(*enabled),
+        _ => Err("enabled must be true or false".to_owned()),
+    });
+    let enabled = match enabled {
+        Ok(enabled) => enabled,
+        Err(message) => return refused(message),
+    };
     let mut state = shared.lock();
     match state.keys.iter_mut().find(|k| k.key == key) {
         Some(found) => {
-            found.no_funds = request.enabled;
+            found.no_funds = enabled;
             done()
         }
         None => refused(format!("unknown key {key}")),
     }
+}
+
+/// The body as a JSON object.
+fn object(body: &[u8]) -> Result<Map<String, Value>, String> {
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err("the body must be a JSON object".to_owned()),
+        Err(e) => Err(format!("the body is not valid JSON: {e}")),
+    }
+}
+
+fn range_message(name: &str, range: &RangeInclusive<i64>) -> String {
+    format!(
+        "{name} must be an integer from {} to {}",
+        range.start(),
+        range.end()
+    )
+}
+
+/// Field `name`, an integer within `range`, if present and not null.
+fn integer(
+    fields: &Map<String, Value>,
+    name: &str,
+    range: RangeInclusive<i64>,
+) -> Result<Option<i64>, String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| format!("{}, not {value}", range_message(name, &range))),
+    }
+}
+
+/// Field `name`, a string, if present and not null.
+fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(other) => Err(format!("{name} must be a string, not {other}")),
+    }
+}
+
+/// A fault, checked field by field.
+fn fault(fields: &Map<String, Value>) -> Result<Fault, String> {
+    let kind = match fields.get("kind") {
+        Some(Value::Object(kind)) => kind,
+        _ => return Err("kind must be an object such as {\"type\": \"drop_connection\"}".into()),
+    };
+    let kind = fault_kind(kind)?;
+    let operation = match text(fields, "operation")?.as_deref() {
+        None => None,
+        Some("createSession") => Some(Operation::CreateSession),
+        Some("retrieveSession") => Some(Operation::RetrieveSession),
+        Some("listSessions") => Some(Operation::ListSessions),
+        Some("updateSessionStatus") => Some(Operation::UpdateSessionStatus),
+        Some(other) => {
+            return Err(format!(
+                "operation must be one of createSession, retrieveSession, listSessions, \
+                 updateSessionStatus, not {other:?}"
+            ));
+        }
+    };
+    let remaining = integer(fields, "remaining", 1..=i64::from(u32::MAX))?
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|e| format!("remaining: {e}"))?
+        .unwrap_or(1);
+    let probability = match fields.get("probability") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_f64()
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| format!("probability must be a number from 0 to 1, not {value}"))?,
+        ),
+    };
+    let mut fault = Fault::drop_connection().times(remaining);
+    fault.kind = kind;
+    fault.operation = operation;
+    fault.probability = probability;
+    Ok(fault)
+}
+
+/// Field `kind.{name}`, a required integer within `range`; `note` explains the range.
+fn kind_integer(
+    kind: &Map<String, Value>,
+    name: &str,
+    range: RangeInclusive<i64>,
+    note: &str,
+) -> Result<i64, String> {
+    integer(kind, name, range.clone())
+        .map_err(|e| format!("kind.{e}{note}"))?
+        .ok_or_else(|| format!("kind.{}{note}", range_message(name, &range)))
+}
+
+fn fault_kind(kind: &Map<String, Value>) -> Result<FaultKind, String> {
+    let millis = || -> Result<u64, String> {
+        let range = 0..=limits::MAX_FAULT_DELAY.as_millis() as i64;
+        Ok(kind_integer(kind, "millis", range, " (one hour)")?.unsigned_abs())
+    };
+    let kind_name = text(kind, "type").map_err(|e| format!("kind.{e}"))?;
+    Ok(match kind_name.as_deref() {
+        Some("status") => {
+            let range = i64::from(*limits::FAULT_STATUSES.start())
+                ..=i64::from(*limits::FAULT_STATUSES.end());
+            let status = kind_integer(kind, "status", range, "")?;
+            let status = u16::try_from(status).map_err(|e| format!("kind.status: {e}"))?;
+            let headers = headers(kind.get("headers"))?;
+            let content_type = text(kind, "content_type").map_err(|e| format!("kind.{e}"))?;
+            if let Some(content_type) = &content_type {
+                HeaderValue::from_str(content_type).map_err(|_| {
+                    format!("kind.content_type {content_type:?} is not a valid header value")
+                })?;
+            }
+            let body = text(kind, "body")
+                .map_err(|e| format!("kind.{e}"))?
+                .unwrap_or_default();
+            FaultKind::Status {
+                status,
+                headers,
+                content_type,
+                body,
+            }
+        }
+        Some("delay") => FaultKind::Delay { millis: millis()? },
+        Some("slow_body") => FaultKind::SlowBody { millis: millis()? },
+        Some("drop_connection") => FaultKind::DropConnection,
+        Some("drop_mid_body") => FaultKind::DropMidBody,
+        Some("oversized") => {
+            let range = 0..=limits::MAX_OVERSIZED_BYTES as i64;
+            let bytes = kind_integer(kind, "bytes", range, " (256 MiB)")?;
+            FaultKind::Oversized {
+                bytes: usize::try_from(bytes).map_err(|e| format!("kind.bytes: {e}"))?,
+            }
+        }
+        Some("process_then_drop") => FaultKind::ProcessThenDrop,
+        other => {
+            return Err(format!(
+                "kind.type must be one of status, delay, slow_body, drop_connection, \
+                 drop_mid_body, oversized, process_then_drop, not {other:?}"
+            ));
+        }
+    })
+}
+
+/// `kind.headers`: `[[name, value], …]` with valid names and values.
+fn headers(value: Option<&Value>) -> Result<Vec<(String, String)>, String> {
+    let invalid = || "kind.headers must be a list of [name, value] pairs of strings".to_owned();
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let pairs = value.as_array().ok_or_else(invalid)?;
+    pairs
+        .iter()
+        .map(|pair| match pair.as_array().map(Vec::as_slice) {
+            Some([Value::String(name), Value::String(value)]) => {
+                HeaderName::from_bytes(name.as_bytes())
+                    .map_err(|_| format!("kind.headers: {name:?} is not a valid header name"))?;
+                HeaderValue::from_str(value).map_err(|_| {
+                    format!("kind.headers: the value of {name:?} is not a valid header value")
+                })?;
+                Ok((name.clone(), value.clone()))
+            }
+            _ => Err(invalid()),
+        })
+        .collect()
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::Operation;
+use crate::{Operation, limits};
 
 /// A fault to inject, with which requests it applies to. Build one with the constructors, narrow
 /// it with [`on`](Fault::on), and bound it with [`times`](Fault::times) or
@@ -19,6 +19,10 @@ use crate::Operation;
 /// let lost_answer = Fault::process_then_drop().on(Operation::CreateSession);
 /// let flaky = Fault::drop_connection().probability(0.2).times(u32::MAX);
 /// ```
+///
+/// Values past the bounds in [`limits`](crate::limits) are clamped to them (a delay of a day
+/// waits an hour; a 1 GiB `oversized` body is 256 MiB); the HTTP control API refuses them with a
+/// 400 instead.
 #[derive(Clone, Debug, Deserialize)]
 #[non_exhaustive]
 pub struct Fault {
@@ -30,7 +34,8 @@ pub struct Fault {
     /// How many more requests it applies to.
     #[serde(default = "once")]
     pub remaining: u32,
-    /// The chance (0–1) that a matching request gets it; `None` means always.
+    /// The chance (0–1) that a matching request gets it; `None` means always. Values outside
+    /// 0–1 are clamped to it when the fault is injected, and NaN counts as 0 (never).
     #[serde(default)]
     pub probability: Option<f64>,
 }
@@ -46,7 +51,8 @@ fn once() -> u32 {
 pub enum FaultKind {
     /// Answer with this status, headers and body without processing the request.
     Status {
-        /// The HTTP status.
+        /// The HTTP status; one outside [`FAULT_STATUSES`](crate::limits::FAULT_STATUSES)
+        /// (100–599) is answered as 500.
         status: u16,
         /// Extra headers.
         #[serde(default)]
@@ -60,12 +66,14 @@ pub enum FaultKind {
     },
     /// Wait this long before processing and answering (headers come late).
     Delay {
-        /// The wait, in milliseconds.
+        /// The wait, in milliseconds; at most [`MAX_FAULT_DELAY`](crate::limits::MAX_FAULT_DELAY)
+        /// (one hour) is waited.
         millis: u64,
     },
     /// Process and send the headers at once, then wait this long before the body.
     SlowBody {
-        /// The wait, in milliseconds.
+        /// The wait, in milliseconds; at most [`MAX_FAULT_DELAY`](crate::limits::MAX_FAULT_DELAY)
+        /// (one hour) is waited.
         millis: u64,
     },
     /// Close the connection without processing or answering.
@@ -74,7 +82,8 @@ pub enum FaultKind {
     DropMidBody,
     /// Answer 200 with a JSON body of this many bytes, without processing.
     Oversized {
-        /// The body's size.
+        /// The body's size; at most [`MAX_OVERSIZED_BYTES`](crate::limits::MAX_OVERSIZED_BYTES)
+        /// (256 MiB) are sent, and at least the 14 bytes of `{"padding":""}`.
         bytes: usize,
     },
     /// Process the request (a create creates, and invites), then close the connection without
@@ -92,7 +101,8 @@ impl Fault {
         }
     }
 
-    /// Answer `status` (empty body) instead of processing.
+    /// Answer `status` (empty body) instead of processing. A status outside 100–599 is answered
+    /// as 500.
     pub fn status(status: u16) -> Self {
         Self::new(FaultKind::Status {
             status,
@@ -102,17 +112,19 @@ impl Fault {
         })
     }
 
-    /// Wait `delay` before processing and answering.
+    /// Wait `delay` before processing and answering; at most one hour
+    /// ([`MAX_FAULT_DELAY`](crate::limits::MAX_FAULT_DELAY)).
     pub fn delay(delay: Duration) -> Self {
         Self::new(FaultKind::Delay {
-            millis: delay.as_millis().try_into().unwrap_or(u64::MAX),
+            millis: bounded_millis(delay),
         })
     }
 
-    /// Send the headers at once and the body after `delay`.
+    /// Send the headers at once and the body after `delay`; at most one hour
+    /// ([`MAX_FAULT_DELAY`](crate::limits::MAX_FAULT_DELAY)).
     pub fn slow_body(delay: Duration) -> Self {
         Self::new(FaultKind::SlowBody {
-            millis: delay.as_millis().try_into().unwrap_or(u64::MAX),
+            millis: bounded_millis(delay),
         })
     }
 
@@ -126,9 +138,12 @@ impl Fault {
         Self::new(FaultKind::DropMidBody)
     }
 
-    /// Answer 200 with a `bytes`-long body.
+    /// Answer 200 with a `bytes`-long body; at most 256 MiB
+    /// ([`MAX_OVERSIZED_BYTES`](crate::limits::MAX_OVERSIZED_BYTES)).
     pub fn oversized(bytes: usize) -> Self {
-        Self::new(FaultKind::Oversized { bytes })
+        Self::new(FaultKind::Oversized {
+            bytes: bytes.min(limits::MAX_OVERSIZED_BYTES),
+        })
     }
 
     /// Process, then close the connection without answering.
@@ -175,14 +190,32 @@ impl Fault {
     }
 
     /// Applies to each matching request with this chance (0–1), drawn from the mock's seeded
-    /// generator; combine with [`times`](Self::times) to bound how often.
+    /// generator; combine with [`times`](Self::times) to bound how often. A chance outside 0–1 is
+    /// clamped to it; NaN counts as 0 (never).
     #[must_use]
     pub fn probability(mut self, chance: f64) -> Self {
-        self.probability = Some(chance.clamp(0.0, 1.0));
+        self.probability = Some(bounded_chance(chance));
         self
     }
 
-    /// The kind's name, for the request journal.
+    /// This fault with every value inside [`limits`](crate::limits): what the mock stores, even
+    /// for a fault whose public fields were changed after it was built.
+    pub(crate) fn bounded(mut self) -> Self {
+        match &mut self.kind {
+            FaultKind::Delay { millis } | FaultKind::SlowBody { millis } => {
+                *millis = (*millis).min(bounded_millis(limits::MAX_FAULT_DELAY));
+            }
+            FaultKind::Oversized { bytes } => *bytes = (*bytes).min(limits::MAX_OVERSIZED_BYTES),
+            FaultKind::Status { .. }
+            | FaultKind::DropConnection
+            | FaultKind::DropMidBody
+            | FaultKind::ProcessThenDrop => {}
+        }
+        self.probability = self.probability.map(bounded_chance);
+        self
+    }
+
+    /// The kind's name, for the request journal and the control API.
     pub(crate) fn name(&self) -> &'static str {
         match self.kind {
             FaultKind::Status { .. } => "status",
@@ -193,5 +226,61 @@ impl Fault {
             FaultKind::Oversized { .. } => "oversized",
             FaultKind::ProcessThenDrop => "process_then_drop",
         }
+    }
+}
+
+/// `delay` in milliseconds, at most [`limits::MAX_FAULT_DELAY`].
+fn bounded_millis(delay: Duration) -> u64 {
+    delay
+        .min(limits::MAX_FAULT_DELAY)
+        .as_millis()
+        .try_into()
+        .unwrap_or(u64::MAX)
+}
+
+/// `chance` within 0–1; NaN is 0.
+fn bounded_chance(chance: f64) -> f64 {
+    if chance.is_nan() {
+        0.0
+    } else {
+        chance.clamp(0.0, 1.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_past_the_limits_are_clamped() {
+        let millis = |fault: Fault| match fault.kind {
+            FaultKind::Delay { millis } | FaultKind::SlowBody { millis } => millis,
+            _ => unreachable!(),
+        };
+        assert_eq!(millis(Fault::delay(Duration::MAX)), 3_600_000);
+        assert_eq!(millis(Fault::slow_body(Duration::MAX)), 3_600_000);
+        assert_eq!(millis(Fault::delay(Duration::from_millis(250))), 250);
+        let mut changed = Fault::delay(Duration::ZERO);
+        changed.kind = FaultKind::SlowBody { millis: u64::MAX };
+        assert_eq!(millis(changed.bounded()), 3_600_000);
+
+        let bytes = |fault: Fault| match fault.kind {
+            FaultKind::Oversized { bytes } => bytes,
+            _ => unreachable!(),
+        };
+        assert_eq!(bytes(Fault::oversized(usize::MAX)), 256 * 1024 * 1024);
+        let mut changed = Fault::oversized(10);
+        changed.kind = FaultKind::Oversized { bytes: usize::MAX };
+        assert_eq!(bytes(changed.bounded()), 256 * 1024 * 1024);
+
+        assert_eq!(
+            Fault::status(503).probability(f64::NAN).probability,
+            Some(0.0)
+        );
+        assert_eq!(Fault::status(503).probability(7.0).probability, Some(1.0));
+        assert_eq!(Fault::status(503).probability(-1.0).probability, Some(0.0));
+        let mut changed = Fault::status(503);
+        changed.probability = Some(f64::INFINITY);
+        assert_eq!(changed.bounded().probability, Some(1.0));
     }
 }

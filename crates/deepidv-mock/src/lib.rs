@@ -20,7 +20,8 @@
 //!
 //! # Behaviour
 //!
-//! As documented for the live API (sessions-contract §2–§8):
+//! As documented for the live API (sessions-contract §2–§8), except where the
+//! [Assumptions](#assumptions) below say the mock had to choose:
 //!
 //! - `POST /v1/sessions`, `GET /v1/sessions/{id}`, `GET /v1/sessions`,
 //!   `PATCH /v1/sessions/{id}/update-status`, with snake_case bodies (and the create response's
@@ -32,21 +33,72 @@
 //!   is a scenario picked deterministically from the id and the seed.
 //! - Sessions belong to the key's user (`sender_user_id`) and organization. Another
 //!   organization's session is 403.
-//! - List: `limit` 1–500 (default 50), newest first, an opaque `next_token` that stays valid while
-//!   sessions are added, `{sessions, next_token}`. Scope: `external_id` (the key owner's sessions
-//!   with that reference) takes precedence over `workflow_id` (the key owner's sessions of that
-//!   workflow), which takes precedence over `by_organization=true` (the whole organization);
-//!   otherwise the key owner's sessions. `start_date`/`end_date` bound `created_at`, inclusive.
-//! - Update status: VERIFIED and REJECTED; VOIDED is 400 (as documented) unless
-//!   [`MockBuilder::accept_voided`]. Setting the status a session already has succeeds. A decision
-//!   needs a session the applicant has finished (SUBMITTED or FAILED) or one already decided
-//!   (VERIFIED or REJECTED, which may be changed); PENDING, EXPIRED and VOIDED sessions are 400.
-//!   VOIDED, when accepted, applies to any session not already VOIDED.
-//! - Rate limit per key (token bucket, 25 requests/s, burst 35): off by default in process, on in
-//!   the binary; over it, 429. A per-key "no funds" switch answers creates with 402 and the
-//!   plain-text body `Insufficient funds or subscription.`.
+//! - List: `limit` 1–500 (default 50), an opaque `next_token`, `{sessions, next_token}`. Scope:
+//!   `external_id` takes precedence over `workflow_id`, which takes precedence over
+//!   `by_organization=true` (the whole organization); otherwise the key owner's sessions.
+//!   `start_date`/`end_date` bound `created_at`, inclusive.
+//! - Update status: VERIFIED and REJECTED; any other value is 400 (VOIDED too, unless
+//!   [`MockBuilder::accept_voided`]).
+//! - Rate limit per key (25 requests/s, burst 35): off by default in process, on in the binary;
+//!   over it, 429. A per-key "no funds" switch answers creates with 402 and the plain-text body
+//!   `Insufficient funds or subscription.`.
 //! - Each create records the invitations it would send (email and SMS, per the send flags) in
 //!   [`MockServer::invites`]: the observable proof that nothing was sent twice.
+//! - The control API (`/__mock/…`, for the binary) refuses out-of-range inputs with a 400 naming
+//!   the field and its range ([`limits`]); off loopback it needs a
+//!   [`control_token`](MockBuilder::control_token).
+//!
+//! # Assumptions
+//!
+//! What the mock does where DeepIDV documents nothing. Code under test should not rely on any of
+//! it being the live API's behaviour; where an option changes it, the option is named.
+//!
+//! - **Which sessions may be decided**: VERIFIED or REJECTED is accepted on a session in any
+//!   state, PENDING, EXPIRED and VOIDED included (no rule is documented).
+//!   [`MockBuilder::strict_transitions`] (`--strict-transitions`) refuses, with 400, decisions on
+//!   PENDING, EXPIRED and VOIDED sessions.
+//! - **VOIDED**: `new_status: VOIDED` is 400, because the reference lists only VERIFIED and
+//!   REJECTED (whether the live API refuses it is not documented).
+//!   [`MockBuilder::accept_voided`] (`--accept-voided`) accepts it, for any session.
+//! - **Repeating a status**: setting the status a session already has succeeds and leaves
+//!   `updated_at` as it was.
+//! - **`location`**: a string (`"Canada"`), as in DeepIDV's published schema and sandbox; its
+//!   retrieve reference example shows an object. [`MockBuilder::location_as_object`]
+//!   (`--location-as-object`) serves `{"country": "Canada"}`. Only submitted (or decided)
+//!   sessions have one. The published example the results are built from,
+//!   `data/reference-session.json`, is kept byte for byte as published (object form); the string
+//!   is derived from it when a record is served.
+//! - **Date-only list bounds**: `start_date=2025-01-15` starts at 00:00:00.000 UTC of that day,
+//!   `end_date=2025-01-15` ends at 23:59:59.999 UTC (the contract says only "ISO-8601 bounds,
+//!   inclusive").
+//! - **`external_id` and `workflow_id` scope**: these list filters search the key owner's
+//!   sessions, not the whole organization's, whatever `by_organization` says (the contract gives
+//!   only their precedence).
+//! - **List order and cursors**: newest `created_at` first (ties in creation order); a
+//!   `next_token` stays valid, and pages neither repeat nor skip, while sessions are added.
+//!   Unknown parameters (`offset`, `status`, `page`) are ignored rather than refused. A sandbox
+//!   key's first page also holds `test_verified` and `test_rejected`, beyond `limit`.
+//! - **Rate limit details**: one token bucket per key, refilled continuously at 25 a second,
+//!   holding at most 35 and starting full; only known keys are counted, and a request is counted
+//!   before the sandbox-write, funds and validation checks; the documented 10,000 a day is not
+//!   enforced; the 429 is `{"error":"Too many requests"}` without `Retry-After`.
+//!   [`MockBuilder::rate_limit`] (`--no-rate-limit`) switches it.
+//! - **Status codes where sources differ or are silent**: a missing key is 403 (the published
+//!   schema; docs pages say 401); 402 only on creates; 413 for a request body over 1 MiB. The
+//!   checks run in this order: key, rate limit, sandbox write, funds, body, workflow, session.
+//! - **Error wording**: `Session not found`, `Workflow not found`,
+//!   `You do not have access to this session`, `Too many requests`, and the validation bodies'
+//!   messages and `hints` (`[{path: [field], message}]`) are the mock's own.
+//! - **New sessions**: `expires_at` is 168 hours (7 days) after creation when `expiresInHours`
+//!   is absent (a workflow's own expiry is not known); `type` is `session` with a workflow and
+//!   `verification` without; `workflow_steps` is `["ID_VERIFICATION", "FACE_LIVENESS"]`; the
+//!   create answer carries no `expires_at`.
+//! - **Time**: nothing happens on its own; a session past its `expires_at` stays as it is until
+//!   [`MockServer::expire`].
+//! - **Results**: a submission's `analysis_data`, `meta_data`, uploads and links are the
+//!   published reference record's, with the applicant's names, fresh timestamps and slightly
+//!   varied scores; a failure is three `NO_FACE_DETECTED` attempts; a sandbox id other than
+//!   `test_verified`/`test_rejected` maps to a scenario through a hash of the id and the seed.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -55,6 +107,7 @@ mod api;
 mod clock;
 mod control;
 mod fault;
+pub mod limits;
 mod model;
 mod rate_limit;
 mod scenario;

@@ -27,14 +27,28 @@ pub(crate) const SCENARIO_STATUSES: &[&str] = &[
     "FAILED",
 ];
 
+/// The applicant's `location`: the published schema's (and the sandbox's) string, the country of
+/// the reference example (`"Canada"`); or, `as_object`, the reference example's own
+/// `{"country": "Canada"}`.
+pub(crate) fn location(as_object: bool) -> Value {
+    let published = &reference()["session_record"]["location"];
+    if as_object {
+        published.clone()
+    } else {
+        published.get("country").cloned().unwrap_or(Value::Null)
+    }
+}
+
 /// Fills `record` as the applicant's submission leaves it: results in `analysis_data`, visit
-/// details in `meta_data`, the uploads, and links to them in `links`.
+/// details in `meta_data`, the uploads, and links to them in `links`; `location` in the shape
+/// [`location`] gives.
 pub(crate) fn submit(
     record: &mut Value,
     applicant: &Value,
     links: &mut Map<String, Value>,
     now: DateTime<Utc>,
     rng: &mut fastrand::Rng,
+    location_as_object: bool,
 ) {
     let source = &reference()["session_record"];
     let at = |minutes_before: i64| json!(timestamp(now - Duration::minutes(minutes_before)));
@@ -42,7 +56,7 @@ pub(crate) fn submit(
     record["session_progress"] = json!("COMPLETED");
     record["submitted_at"] = json!(timestamp(now));
     record["updated_at"] = json!(timestamp(now));
-    record["location"] = source["location"].clone();
+    record["location"] = location(location_as_object);
     record["uploads"] = source["uploads"].clone();
 
     let mut meta = source["meta_data"].clone();
@@ -125,11 +139,12 @@ fn decline(record: &mut Value, now: DateTime<Utc>) {
 ///
 /// `test_verified` and `test_rejected` are the reference record, decided; any other id gets one
 /// of [`SCENARIO_STATUSES`], picked from a hash of the id and `seed`, so the same id always shows
-/// the same scenario.
+/// the same scenario. Submitted records carry `location` in the shape [`location`] gives.
 pub(crate) fn sandbox(
     id: &str,
     seed: u64,
     now: DateTime<Utc>,
+    location_as_object: bool,
 ) -> (Value, Value, Value, Map<String, Value>) {
     let reference = reference();
     let mut rng = fastrand::Rng::with_seed(seed ^ fnv1a(id));
@@ -163,6 +178,7 @@ pub(crate) fn sandbox(
             &mut links,
             created + Duration::hours(1),
             &mut rng,
+            location_as_object,
         ),
     }
     record["status"] = json!(status);
@@ -206,15 +222,18 @@ mod tests {
     fn the_reference_parses_and_scenarios_are_stable() {
         assert!(reference()["session_record"]["analysis_data"].is_object());
         let now = DateTime::<Utc>::from(std::time::SystemTime::now());
-        let (verified, ..) = sandbox("test_verified", 7, now);
+        let (verified, ..) = sandbox("test_verified", 7, now, false);
         assert_eq!(verified["status"], "VERIFIED");
-        let (rejected, ..) = sandbox("test_rejected", 7, now);
+        assert_eq!(verified["location"], "Canada");
+        let (object, ..) = sandbox("test_verified", 7, now, true);
+        assert_eq!(object["location"], json!({"country": "Canada"}));
+        let (rejected, ..) = sandbox("test_rejected", 7, now, false);
         assert_eq!(
             rejected["meta_data"]["declinedData"]["reason"]["code"],
             "LOW_FACE_MATCH"
         );
-        let (first, ..) = sandbox("anything", 7, now);
-        let (again, ..) = sandbox("anything", 7, now);
+        let (first, ..) = sandbox("anything", 7, now, false);
+        let (again, ..) = sandbox("anything", 7, now, false);
         assert_eq!(first["status"], again["status"]);
     }
 }

@@ -25,7 +25,7 @@ use tower::ServiceExt;
 use crate::{
     Fault, FaultKind, Invite, Operation, RecordedRequest, SeedSessions, api,
     clock::Clock,
-    control,
+    control, limits,
     model::timestamp,
     rate_limit::RateLimit,
     state::{ApplicantStep, KeyState, Settings, State},
@@ -41,6 +41,8 @@ const DEMO_SANDBOX_KEY: &str = "sk_mock_sandbox_BQokikJOvBiI2HlWgH4olfQ2";
 /// What the mock's tasks share.
 pub(crate) struct Shared {
     state: Mutex<State>,
+    /// The bearer token `/__mock/*` requests must carry, if one was configured.
+    control_token: Option<String>,
 }
 
 impl Shared {
@@ -114,18 +116,24 @@ impl ApiKey {
 ///     .workflow("wf_onboarding")
 ///     .rate_limit(true)
 ///     .accept_voided(true)
+///     .strict_transitions(true)
+///     .location_as_object(true)
+///     .control_token("s3cret-token")
 ///     .seed(42)
 ///     .start()
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[must_use]
 pub struct MockBuilder {
     keys: Vec<ApiKey>,
     workflows: Vec<String>,
     rate_limit: bool,
     accept_voided: bool,
+    strict_transitions: bool,
+    location_as_object: bool,
+    control_token: Option<String>,
     seed: u64,
     address: SocketAddr,
 }
@@ -141,9 +149,31 @@ impl Default for MockBuilder {
             ],
             rate_limit: false,
             accept_voided: false,
+            strict_transitions: false,
+            location_as_object: false,
+            control_token: None,
             seed: 0x0dee_b1d0,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
         }
+    }
+}
+
+impl fmt::Debug for MockBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockBuilder")
+            .field("keys", &self.keys.len())
+            .field("workflows", &self.workflows)
+            .field("rate_limit", &self.rate_limit)
+            .field("accept_voided", &self.accept_voided)
+            .field("strict_transitions", &self.strict_transitions)
+            .field("location_as_object", &self.location_as_object)
+            .field(
+                "control_token",
+                &self.control_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("seed", &self.seed)
+            .field("address", &self.address)
+            .finish()
     }
 }
 
@@ -168,9 +198,35 @@ impl MockBuilder {
         self
     }
 
-    /// Accepts `new_status: VOIDED` (default: refused with 400, as documented).
+    /// Accepts `new_status: VOIDED` (default: refused with 400, since DeepIDV documents only
+    /// VERIFIED and REJECTED; whether the live API refuses VOIDED is not documented).
     pub fn accept_voided(mut self, accept: bool) -> Self {
         self.accept_voided = accept;
+        self
+    }
+
+    /// Refuses (400) a decision (VERIFIED or REJECTED) on a session the applicant has not
+    /// finished or that can no longer be decided: PENDING, EXPIRED and VOIDED. Default off: DeepIDV
+    /// documents no such rule, so by default any session may be decided.
+    pub fn strict_transitions(mut self, strict: bool) -> Self {
+        self.strict_transitions = strict;
+        self
+    }
+
+    /// Serves a session's `location` as an object `{"country": "Canada"}`, the shape of one
+    /// documentation example (DeepIDV's retrieve reference). Default off: `location` is a string
+    /// (`"Canada"`), as DeepIDV's published schema and its sandbox give it.
+    pub fn location_as_object(mut self, as_object: bool) -> Self {
+        self.location_as_object = as_object;
+        self
+    }
+
+    /// Requires every control request (`/__mock/*`) to carry `Authorization: Bearer <token>`;
+    /// others get 401. Without a token the control API is open, which
+    /// [`start`](Self::start) allows only on a loopback address. The token must be non-empty
+    /// visible ASCII (no spaces). [`MockServer`]'s own methods never need it.
+    pub fn control_token(mut self, token: impl Into<String>) -> Self {
+        self.control_token = Some(token.into());
         self
     }
 
@@ -180,14 +236,33 @@ impl MockBuilder {
         self
     }
 
-    /// Listens on `address` (default `127.0.0.1` on a free port).
+    /// Listens on `address` (default `127.0.0.1` on a free port). An address other than
+    /// loopback needs a [`control_token`](Self::control_token).
     pub fn address(mut self, address: SocketAddr) -> Self {
         self.address = address;
         self
     }
 
     /// Binds and starts serving.
+    ///
+    /// Fails, without binding, on an address other than loopback without a
+    /// [`control_token`](Self::control_token) (anyone who can reach the port could otherwise
+    /// control the mock), or with an empty token or one that is not visible ASCII.
     pub async fn start(self) -> Result<MockServer, MockError> {
+        if let Some(token) = &self.control_token {
+            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(MockError(
+                    "the control token must be non-empty visible ASCII, without spaces".into(),
+                ));
+            }
+        }
+        if !is_loopback(self.address.ip()) && self.control_token.is_none() {
+            return Err(MockError(format!(
+                "refusing to listen on {} without a control token: anyone who can reach it \
+                 could control the mock (set MockBuilder::control_token, or listen on loopback)",
+                self.address
+            )));
+        }
         let listener = TcpListener::bind(self.address)
             .await
             .map_err(|e| MockError(format!("cannot listen on {}: {e}", self.address)))?;
@@ -236,12 +311,15 @@ impl MockBuilder {
         let settings = Settings {
             rate_limit,
             accept_voided: self.accept_voided,
+            strict_transitions: self.strict_transitions,
+            location_as_object: self.location_as_object,
             workflows: self.workflows.into_iter().collect::<HashSet<_>>(),
             seed: self.seed,
             session_url_base: "https://verify.mock.deepidv.invalid/session".into(),
         };
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(settings, keys)),
+            control_token: self.control_token,
         });
         let router = api::router()
             .nest("/__mock", control::router())
@@ -338,6 +416,10 @@ impl MockServer {
 
     /// Adds `n` sessions directly (no HTTP, no rate limit, no invites), spaced one second apart
     /// by default and ending at the mock's current time. Returns their ids, oldest first.
+    ///
+    /// Fails, adding nothing, for more than [`MAX_SEED_COUNT`](crate::limits::MAX_SEED_COUNT)
+    /// (100,000) sessions, a spacing over
+    /// [`MAX_SEED_SPACING`](crate::limits::MAX_SEED_SPACING) (one day), or an unknown owner key.
     pub fn seed_sessions(&self, n: usize, options: SeedSessions) -> Result<Vec<String>, MockError> {
         self.shared.lock().seed(n, &options).map_err(MockError)
     }
@@ -381,9 +463,10 @@ impl MockServer {
         self.shared.lock().sessions.len()
     }
 
-    /// Adds a fault; faults are tried in the order they were added.
+    /// Adds a fault; faults are tried in the order they were added. Values past the
+    /// [`limits`](crate::limits) are clamped to them (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
-        self.shared.lock().faults.push(fault);
+        self.shared.lock().faults.push(fault.bounded());
     }
 
     /// Removes every fault not yet used up.
@@ -426,13 +509,20 @@ impl MockServer {
     }
 
     /// Stops the clock at `at`; it then moves only with [`advance_time`](Self::advance_time).
+    ///
+    /// The clock stays between 1970-01-01T00:00:00.000Z and 9998-12-31T23:59:59.999Z
+    /// ([`CLOCK_EARLIEST_MILLIS`](crate::limits::CLOCK_EARLIEST_MILLIS),
+    /// [`CLOCK_LATEST_MILLIS`](crate::limits::CLOCK_LATEST_MILLIS)): an `at` outside that range
+    /// is moved to its nearer end.
     pub fn freeze_time(&self, at: DateTime<Utc>) {
-        self.shared.lock().clock = Clock::Frozen(at);
+        self.shared.lock().clock = Clock::frozen(at);
     }
 
-    /// Moves the clock forward (or back, with a negative duration).
+    /// Moves the clock forward (or back, with a negative duration). A move that would take it
+    /// out of its range (see [`freeze_time`](Self::freeze_time)) stops at the range's end. (Over
+    /// HTTP, a move of more than 100 years, or one leaving the range, is refused with a 400.)
     pub fn advance_time(&self, by: chrono::Duration) {
-        self.shared.lock().clock.advance(by);
+        self.shared.lock().clock.advance_saturating(by);
     }
 
     /// Forgets every session, journal entry and fault, and resets the clock and generator.
@@ -453,12 +543,56 @@ impl fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
+/// Whether `ip` is a loopback address (an IPv4-mapped IPv6 one included).
+pub(crate) fn is_loopback(ip: IpAddr) -> bool {
+    ip.to_canonical().is_loopback()
+}
+
+/// How long the accept loop waits after a failed `accept` (out of file descriptors, say), so
+/// that a persistent error does not spin a core: 5 ms, doubling up to 1 s, back to 5 ms after a
+/// connection is accepted.
+#[derive(Debug)]
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn new() -> Self {
+        Self { next: Self::FIRST }
+    }
+
+    /// The wait after a failure.
+    fn failed(&mut self) -> Duration {
+        let wait = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        wait
+    }
+
+    fn succeeded(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, router: Router) {
     // Connections live in this set, so stopping the loop (dropping the server) closes them too.
     let mut connections = tokio::task::JoinSet::new();
+    let mut backoff = Backoff::new();
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                backoff.succeeded();
+                stream
+            }
+            Err(_) => {
+                // The pending connection stays queued; waiting lets whatever ran out recover
+                // (connections closing free descriptors) without spinning.
+                while connections.try_join_next().is_some() {}
+                tokio::time::sleep(backoff.failed()).await;
+                continue;
+            }
         };
         let shared = shared.clone();
         let router = router.clone();
@@ -483,6 +617,11 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     if path.starts_with("/__mock") {
+        if let Some(token) = &shared.control_token {
+            if !bearer_matches(&parts.headers, token) {
+                return Ok(unauthorized());
+            }
+        }
         let response = router
             .oneshot(Request::from_parts(parts, Body::new(body)))
             .await;
@@ -568,13 +707,7 @@ async fn handle(
             let broken = stream::once(async { Ok(half) }).chain(cut);
             Ok(Response::from_parts(head, Body::from_stream(broken)))
         }
-        Some(FaultKind::Oversized { bytes }) => {
-            let padding = "x".repeat(bytes.saturating_sub(r#"{"padding":""}"#.len()));
-            Ok(api::json(
-                StatusCode::OK,
-                format!("{{\"padding\":\"{padding}\"}}"),
-            ))
-        }
+        Some(FaultKind::Oversized { bytes }) => Ok(oversized(bytes)),
         Some(FaultKind::DropConnection) => Err(Dropped),
         Some(FaultKind::ProcessThenDrop) => {
             let _processed = process(parts, body).await;
@@ -608,8 +741,10 @@ fn canned(
     body: String,
 ) -> Response<Body> {
     let mut response = Response::new(Body::from(body));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| limits::FAULT_STATUSES.contains(&s.as_u16()))
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if let Some(content_type) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
         response
             .headers_mut()
@@ -626,9 +761,113 @@ fn canned(
     response
 }
 
+/// The answer of an [`FaultKind::Oversized`] fault: `{"padding":"xxx…"}`, `bytes` long (at most
+/// [`limits::MAX_OVERSIZED_BYTES`]), streamed in chunks so that it is never held in memory whole.
+fn oversized(bytes: usize) -> Response<Body> {
+    const CHUNK: usize = 64 * 1024;
+    static PADDING: [u8; CHUNK] = [b'x'; CHUNK];
+    const OPEN: &[u8] = br#"{"padding":""#;
+    const CLOSE: &[u8] = br#""}"#;
+    let padding = bytes
+        .min(limits::MAX_OVERSIZED_BYTES)
+        .saturating_sub(OPEN.len() + CLOSE.len());
+    let total = OPEN.len() + padding + CLOSE.len();
+    let chunks = (0..padding.div_ceil(CHUNK)).map(move |i| {
+        let size = (padding - i * CHUNK).min(CHUNK);
+        Ok::<Bytes, std::io::Error>(Bytes::from_static(&PADDING[..size]))
+    });
+    let body = stream::iter(
+        std::iter::once(Ok(Bytes::from_static(OPEN)))
+            .chain(chunks)
+            .chain(std::iter::once(Ok(Bytes::from_static(CLOSE)))),
+    );
+    let mut response = Response::new(Body::from_stream(body));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    response
+}
+
+/// Whether `headers` carry `Authorization: Bearer <token>` (the scheme in any case), compared
+/// in constant time.
+fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    let Some(space) = value.iter().position(|&b| b == b' ') else {
+        return false;
+    };
+    let (scheme, given) = value.split_at(space);
+    let given = given.trim_ascii_start();
+    scheme.eq_ignore_ascii_case(b"bearer") && same_secret(given, token.as_bytes())
+}
+
+/// `given == expected`, in time that depends only on the lengths.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    if given.len() != expected.len() {
+        return false;
+    }
+    let difference = given
+        .iter()
+        .zip(expected)
+        .fold(0u8, |acc, (a, b)| std::hint::black_box(acc | (a ^ b)));
+    difference == 0
+}
+
+/// The answer to a control request without the right token.
+fn unauthorized() -> Response<Body> {
+    let mut response = api::json(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "the control API needs the header Authorization: Bearer <control token>"})
+            .to_string(),
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"deepidv-mock control\""),
+    );
+    response
+}
+
 async fn not_found() -> Response<Body> {
     api::json(
         StatusCode::NOT_FOUND,
         json!({"error": "Not found"}).to_string(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_backoff_doubles_to_a_second_and_resets() {
+        let mut backoff = Backoff::new();
+        let waits: Vec<u128> = (0..10).map(|_| backoff.failed().as_millis()).collect();
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+        backoff.succeeded();
+        assert_eq!(backoff.failed(), Duration::from_millis(5));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"token", b"token"));
+        assert!(!same_secret(b"token", b"tokem"));
+        assert!(!same_secret(b"token", b"token2"));
+        assert!(!same_secret(b"", b"token"));
+    }
+
+    #[test]
+    fn loopback_includes_ipv6_and_mapped_addresses() {
+        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(loopback.parse().unwrap()), "{loopback}");
+        }
+        for other in ["0.0.0.0", "::", "192.168.1.10", "::ffff:10.0.0.1"] {
+            assert!(!is_loopback(other.parse().unwrap()), "{other}");
+        }
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use crate::{
     Channel, Fault, Invite, Operation, RecordedRequest, SeedSessions,
     clock::Clock,
+    limits,
     model::{StoredSession, timestamp},
     rate_limit::{Bucket, RateLimit},
     scenario,
@@ -81,6 +82,10 @@ impl KeyState {
 pub(crate) struct Settings {
     pub rate_limit: Option<RateLimit>,
     pub accept_voided: bool,
+    /// Decisions only on finished or decided sessions.
+    pub strict_transitions: bool,
+    /// `location` as `{"country": …}` instead of a string.
+    pub location_as_object: bool,
     pub workflows: HashSet<String>,
     pub seed: u64,
     pub session_url_base: String,
@@ -275,8 +280,12 @@ impl State {
     pub fn retrieve(&mut self, key: usize, id: &str) -> Outcome {
         let caller = &self.keys[key];
         if caller.sandbox && !self.sessions.contains_key(id) {
-            let (record, user, sender, links) =
-                scenario::sandbox(id, self.settings.seed, self.clock.now());
+            let (record, user, sender, links) = scenario::sandbox(
+                id,
+                self.settings.seed,
+                self.clock.now(),
+                self.settings.location_as_object,
+            );
             return Ok(
                 json!({"session_record": record, "user": user, "sender_user": sender, "resource_links": links}),
             );
@@ -293,13 +302,18 @@ impl State {
     pub fn update_status(&mut self, key: usize, id: &str, body: &[u8]) -> Outcome {
         let wanted = validate::new_status(body).map_err(|hints| Failure::invalid(&hints))?;
         let accept_voided = self.settings.accept_voided;
+        let strict = self.settings.strict_transitions;
         let current = self.visible(key, id)?.status().to_owned();
         let allowed = match wanted.as_str() {
+            // DeepIDV documents no rule on which sessions may be decided: only the strict option
+            // limits decisions to finished (SUBMITTED, FAILED) or decided sessions.
             "VERIFIED" | "REJECTED" => {
-                matches!(
-                    current.as_str(),
-                    "SUBMITTED" | "FAILED" | "VERIFIED" | "REJECTED"
-                ) || current == wanted
+                !strict
+                    || matches!(
+                        current.as_str(),
+                        "SUBMITTED" | "FAILED" | "VERIFIED" | "REJECTED"
+                    )
+                    || current == wanted
             }
             "VOIDED" if accept_voided => true,
             "VOIDED" => {
@@ -353,8 +367,10 @@ impl State {
             .filter(|s| in_scope(s, caller, &query))
             .collect();
         let sandbox_extras: Vec<Value> = if caller.sandbox && cursor.is_none() {
+            let (seed, now) = (self.settings.seed, self.clock.now());
+            let as_object = self.settings.location_as_object;
             ["test_verified", "test_rejected"]
-                .map(|id| scenario::sandbox(id, self.settings.seed, self.clock.now()).0)
+                .map(|id| scenario::sandbox(id, seed, now, as_object).0)
                 .into()
         } else {
             Vec::new()
@@ -399,8 +415,23 @@ impl State {
     }
 
     /// Adds `n` sessions directly (no HTTP, no limits, no invites), the newest at the current
-    /// time. Returns their ids, oldest first.
+    /// time. Returns their ids, oldest first. Refuses, adding nothing, more than
+    /// [`limits::MAX_SEED_COUNT`] sessions or a spacing over [`limits::MAX_SEED_SPACING`].
     pub fn seed(&mut self, n: usize, options: &SeedSessions) -> Result<Vec<String>, String> {
+        if n > limits::MAX_SEED_COUNT {
+            return Err(format!(
+                "count must be from 0 to {} (got {n})",
+                limits::MAX_SEED_COUNT
+            ));
+        }
+        let spacing = options.spacing.unwrap_or(std::time::Duration::from_secs(1));
+        if spacing > limits::MAX_SEED_SPACING {
+            return Err(format!(
+                "spacing must be at most one day, {} ms (got {} ms)",
+                limits::MAX_SEED_SPACING.as_millis(),
+                spacing.as_millis()
+            ));
+        }
         let owner = match &options.owner_key {
             Some(key) => self
                 .keys
@@ -410,13 +441,18 @@ impl State {
             None => self.keys.first().ok_or("no keys are configured")?,
         }
         .clone();
-        let spacing =
-            Duration::from_std(options.spacing.unwrap_or(std::time::Duration::from_secs(1)))
-                .map_err(|e| e.to_string())?;
+        let spacing = Duration::from_std(spacing).map_err(|e| e.to_string())?;
         let now = self.clock.now();
+        // Every instant is computed before anything is stored, so a refusal adds nothing.
+        let created_at = (0..n)
+            .map(|i| {
+                let steps = i32::try_from(n - 1 - i).ok()?;
+                now.checked_sub_signed(spacing.checked_mul(steps)?)
+            })
+            .collect::<Option<Vec<_>>>()
+            .ok_or("spacing × count reaches back past the dates the mock can represent")?;
         let mut ids = Vec::with_capacity(n);
-        for i in 0..n {
-            let created = now - spacing * i32::try_from(n - 1 - i).map_err(|e| e.to_string())?;
+        for (i, created) in created_at.into_iter().enumerate() {
             let id = uuid(&mut self.rng);
             let status = options.status.clone().unwrap_or_else(|| {
                 scenario::SCENARIO_STATUSES[i % scenario::SCENARIO_STATUSES.len()].to_owned()
@@ -460,6 +496,7 @@ impl State {
                 &mut session.resource_links,
                 now,
                 &mut self.rng,
+                self.settings.location_as_object,
             ),
             ApplicantStep::Fail => scenario::fail(&mut session.record, now),
             ApplicantStep::Expire => {

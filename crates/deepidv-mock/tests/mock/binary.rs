@@ -3,6 +3,7 @@
 use std::{
     io::{BufRead, BufReader},
     process::{Child, Command, Stdio},
+    time::{Duration, Instant},
 };
 
 use crate::common::*;
@@ -22,12 +23,13 @@ impl Drop for Running {
 }
 
 fn start(args: &[&str]) -> Running {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"))
-        .args(["--port", "0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"));
+    command.args(["--port", "0"]).args(args);
+    start_command(command)
+}
+
+fn start_command(mut command: Command) -> Running {
+    let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
     // It prints its URL, the demo keys if it made them, and finally a `try: curl ...` hint.
     let mut printed = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
@@ -139,8 +141,241 @@ fn help_and_bad_options() {
     let binary = env!("CARGO_BIN_EXE_deepidv-mock");
     let help = Command::new(binary).arg("--help").output().unwrap();
     assert!(help.status.success());
-    assert!(String::from_utf8_lossy(&help.stdout).contains("--api-key"));
+    let help = String::from_utf8_lossy(&help.stdout);
+    for option in [
+        "--api-key",
+        "--control-token TOKEN",
+        "Authorization: Bearer TOKEN",
+        "loopback",
+        "--strict-transitions",
+        "--location-as-object",
+        "--accept-voided",
+    ] {
+        assert!(help.contains(option), "--help mentions {option}:\n{help}");
+    }
     let bad = Command::new(binary).arg("--bogus").output().unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown option --bogus"));
+}
+
+/// Runs the binary with `args` to its end (killing it after 30 s, when it did not refuse to
+/// start); returns its exit code and its standard error.
+fn run_to_exit(args: &[&str]) -> (Option<i32>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_deepidv-mock"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("deepidv-mock {args:?} kept running instead of refusing to start");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status.code(), stderr)
+}
+
+#[test]
+fn off_loopback_the_binary_refuses_to_start_without_a_control_token() {
+    // Refused before binding, so nothing ever listens off loopback here.
+    for host in ["0.0.0.0", "::"] {
+        let (code, stderr) = run_to_exit(&["--host", host, "--port", "0"]);
+        assert_eq!(code, Some(2), "{host}: {stderr}");
+        assert!(
+            stderr.contains("--control-token") && stderr.contains("loopback"),
+            "{host}: {stderr}"
+        );
+    }
+    let (code, stderr) = run_to_exit(&["--host", "0.0.0.0", "--port", "0", "--control-token", ""]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("control token"), "{stderr}");
+    let (code, stderr) = run_to_exit(&["--control-token"]);
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+async fn control_status(url: &str, authorization: Option<&str>, body: &str) -> u16 {
+    let mut request = http()
+        .post(format!("{url}/__mock/seed"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn the_binary_enforces_its_control_token() {
+    let running = start(&["--api-key", "sk_a", "--control-token", "tok-123"]);
+    let seed = r#"{"count": 2}"#;
+    assert_eq!(control_status(&running.url, None, seed).await, 401);
+    assert_eq!(
+        control_status(&running.url, Some("Bearer tok-12"), seed).await,
+        401
+    );
+    assert_eq!(
+        control_status(&running.url, Some("Bearer tok-123"), seed).await,
+        200
+    );
+    let page: serde_json::Value = http()
+        .get(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["sessions"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_binary_survives_malformed_control_inputs() {
+    let mut running = start(&["--api-key", "sk_a", "--no-rate-limit"]);
+    let post = |path: &'static str, body: &'static str| {
+        let url = format!("{}/__mock{path}", running.url);
+        async move {
+            let response = http()
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let cases = [
+        (
+            "/faults",
+            r#"{"kind": {"type": "oversized", "bytes": 1000000000000000}}"#,
+        ),
+        (
+            "/faults",
+            r#"{"kind": {"type": "delay", "millis": 18446744073709551615}}"#,
+        ),
+        ("/clock/advance", r#"{"seconds": 9000000000000000}"#),
+        ("/clock/advance", r#"{"seconds": 1e16}"#),
+        ("/seed", r#"{"count": 1000000000000}"#),
+        (
+            "/seed",
+            r#"{"count": 10, "spacing_millis": 1125899906842624}"#,
+        ),
+    ];
+    for (path, body) in cases {
+        let (status, text) = post(path, body).await;
+        assert_eq!(status, 400, "{path} {body}: {text}");
+        // The next request is served normally, by the same process.
+        assert_eq!(
+            get(&format!("{}/v1/sessions", running.url), "sk_a").await,
+            200,
+            "after {path} {body}"
+        );
+        assert!(
+            running.child.try_wait().unwrap().is_none(),
+            "the process is still running after {path} {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_binary_flags_reach_the_server() {
+    let running = start(&[
+        "--api-key",
+        "sk_a",
+        "--strict-transitions",
+        "--location-as-object",
+    ]);
+    let client = http();
+    let created: serde_json::Value = client
+        .post(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .header("content-type", "application/json")
+        .body(CREATE)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let decide = || {
+        client
+            .patch(format!("{}/v1/sessions/{id}/update-status", running.url))
+            .header("x-api-key", "sk_a")
+            .header("content-type", "application/json")
+            .body(r#"{"new_status":"VERIFIED"}"#)
+            .send()
+    };
+    assert_eq!(decide().await.unwrap().status(), 400, "strict: PENDING");
+    let submitted = client
+        .post(format!("{}/__mock/sessions/{id}/submit", running.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(submitted.status(), 200);
+    let decided: serde_json::Value = decide().await.unwrap().json().await.unwrap();
+    assert_eq!(decided["session_record"]["status"], "VERIFIED");
+    assert_eq!(
+        decided["session_record"]["location"],
+        serde_json::json!({"country": "Canada"})
+    );
+}
+
+/// CPU time (user + system) the process `pid` has used, from `/proc`.
+#[cfg(target_os = "linux")]
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // After the command name (in parentheses): state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // USER_HZ is 100 on every Linux this runs on.
+    Duration::from_millis(ticks * 10)
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn out_of_file_descriptors_the_accept_loop_backs_off_and_recovers() {
+    // Few descriptors, then more connections than that: every accept fails with EMFILE while
+    // they stay open. A loop that retried at once would burn a core.
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(r#"ulimit -n 16 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_deepidv-mock"))
+        .args(["--port", "0", "--api-key", "sk_a", "--no-rate-limit"]);
+    let running = start_command(command);
+    let address = running.url.trim_start_matches("http://").to_owned();
+    let held: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&address).unwrap())
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pid = running.child.id();
+    let before = cpu_time(pid);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let used = cpu_time(pid) - before;
+    assert!(
+        used < Duration::from_millis(600),
+        "the mock used {used:?} of CPU in 3 s while out of descriptors"
+    );
+
+    // Once the connections close, it serves again (the wait is at most a second).
+    drop(held);
+    let answer = tokio::time::timeout(
+        Duration::from_secs(30),
+        get(&format!("{}/v1/sessions", running.url), "sk_a"),
+    )
+    .await
+    .expect("served again after the descriptors came back");
+    assert_eq!(answer, 200);
 }

@@ -115,6 +115,14 @@ async fn every_response_the_mock_produces_fits_the_spec() {
         .start()
         .await
         .unwrap();
+    // `location` as an object (one documentation example's shape) instead of the default string.
+    let object_location = MockServer::builder()
+        .key(ApiKey::live("sk_live"))
+        .key(ApiKey::sandbox("sk_sandbox"))
+        .location_as_object(true)
+        .start()
+        .await
+        .unwrap();
     let mut problems = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let mut exchange =
@@ -229,6 +237,16 @@ async fn every_response_the_mock_produces_fits_the_spec() {
             call(&mock, "GET", &get(sandbox_id), Some("sk_sandbox"), None).await,
             &mut problems,
         );
+    }
+    let submitted = create(&object_location, CREATE).await;
+    object_location.submit(&submitted).unwrap();
+    for (id, key) in [
+        (submitted.as_str(), "sk_live"),
+        ("test_verified", "sk_sandbox"),
+    ] {
+        let answer = call(&object_location, "GET", &get(id), Some(key), None).await;
+        assert!(answer.json()["session_record"]["location"].is_object());
+        exchange("get", ONE, answer, &mut problems);
     }
     exchange(
         "get",

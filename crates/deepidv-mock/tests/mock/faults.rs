@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, FaultKind, MockServer, Operation};
 
 use crate::common::*;
 
@@ -150,6 +150,66 @@ async fn an_oversized_body_has_the_requested_size() {
     let answer = live(&mock, "GET", "/v1/sessions", None).await;
     assert_eq!(answer.status, 200);
     assert_eq!(answer.text.len(), 3 * 1024 * 1024);
+    assert_eq!(
+        answer.headers["content-length"].to_str().unwrap(),
+        (3 * 1024 * 1024).to_string()
+    );
+    let padding = answer.json()["padding"].as_str().unwrap().len();
+    assert_eq!(padding, 3 * 1024 * 1024 - r#"{"padding":""}"#.len());
+}
+
+#[tokio::test]
+async fn an_oversized_fault_past_the_limit_is_clamped_not_fatal() {
+    let mock = MockServer::start().await;
+    // Built with the public fields, past what the constructor would allow.
+    let mut fault = Fault::oversized(10);
+    fault.kind = FaultKind::Oversized { bytes: usize::MAX };
+    mock.inject(fault);
+    let response = http()
+        .get(format!("{}/v1/sessions", mock.url()))
+        .header("x-api-key", mock.api_key())
+        .send()
+        .await
+        .expect("an answer, not a crashed connection");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-length"].to_str().unwrap(),
+        (256 * 1024 * 1024).to_string(),
+        "clamped to 256 MiB"
+    );
+    drop(response); // not read: 256 MiB is not worth moving
+    assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_status_outside_100_to_599_is_answered_as_500() {
+    let mock = MockServer::start().await;
+    for status in [0, 42, 600, 999, 1000, u16::MAX] {
+        mock.inject(Fault::status(status));
+        let answer = live(&mock, "GET", "/v1/sessions", None).await;
+        assert_eq!(answer.status, 500, "{status}");
+    }
+    assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn informational_statuses_do_not_break_the_server() {
+    // 1xx cannot be a final answer; whatever the HTTP stack makes of it, the mock stays up.
+    let mock = MockServer::start().await;
+    for status in [100, 101, 103] {
+        mock.inject(Fault::status(status));
+        let _ = http()
+            .get(format!("{}/v1/sessions", mock.url()))
+            .header("x-api-key", mock.api_key())
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+        assert_eq!(
+            live(&mock, "GET", "/v1/sessions", None).await.status,
+            200,
+            "after {status}"
+        );
+    }
 }
 
 #[tokio::test]
