@@ -149,7 +149,7 @@ proptest! {
     #[test]
     fn random_answers_map_to_typed_results(status in 200u16..600, headers in headers(), body in bodies()) {
         let fixture = fixture();
-        *fixture.answer.lock().unwrap() = Canned { status, headers, body };
+        *fixture.answer.lock().unwrap() = Canned { status, headers: headers.clone(), body };
         let outcome = fixture.runtime.block_on(fixture.client.sessions().retrieve("s1"));
         match outcome {
             Ok(found) => prop_assert!((200..300).contains(&status), "success from HTTP {status}: {found:?}"),
@@ -163,9 +163,22 @@ proptest! {
                 let shown = e.to_string();
                 prop_assert!(!shown.contains('\n') && shown.chars().count() < 500, "{shown:?}");
                 prop_assert!(!shown.contains("sk_prop_key"));
-                if let Some(wait) = e.retry_after() {
-                    prop_assert!(wait < Duration::from_secs(u64::MAX / 2));
-                }
+                // Retry-After is read exactly: delay-seconds (a number too large to hold is the
+                // longest wait there is), an HTTP date, or nothing.
+                let retry_after = headers.iter().find(|(name, _)| *name == "retry-after");
+                let actual = e.retry_after();
+                let far_future = Duration::from_secs(86_400 * 365 * 7_000);
+                let expected = match retry_after.map(|(_, value)| value.as_str()) {
+                    _ if (200..300).contains(&status) => None,
+                    Some("0") => Some(Duration::ZERO),
+                    Some("5") => Some(Duration::from_secs(5)),
+                    Some("99999999999999999999") => Some(Duration::MAX),
+                    Some("Wed, 21 Oct 2015 07:28:00 GMT") => Some(Duration::ZERO),
+                    // Relative to now: anything over 7,000 years is right.
+                    Some("Fri, 31 Dec 9999 23:59:59 GMT") => actual.filter(|wait| *wait > far_future),
+                    _ => None,
+                };
+                prop_assert_eq!(actual, expected, "{:?}", retry_after);
             }
         }
     }

@@ -18,10 +18,9 @@ impl Answer {
     }
 }
 
-/// An HTTP client. Installs a TLS crypto provider first: in a workspace build reqwest is unified
-/// with the `deepidv` crate's `rustls-no-provider` feature, and would panic without one.
+/// An HTTP client. Nothing to install first: in a workspace build, reqwest is unified with the
+/// `deepidv` crate's default `rustls` feature, which carries its own crypto provider.
 pub fn http() -> reqwest::Client {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
 

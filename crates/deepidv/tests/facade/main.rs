@@ -13,4 +13,6 @@ mod mock;
 mod requests;
 mod retries;
 mod tls;
+#[path = "../support/tls_server.rs"]
+mod tls_server;
 mod validation;

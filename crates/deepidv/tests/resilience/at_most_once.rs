@@ -121,10 +121,14 @@ async fn a_refused_retry_after_a_lost_update_checks_the_status() {
 
 #[tokio::test]
 async fn a_refusal_without_an_earlier_lost_attempt_is_reported() {
-    let mock = MockServer::start().await;
+    let mock = MockServer::builder()
+        .strict_transitions(true)
+        .start()
+        .await
+        .unwrap();
     let sessions = builder(&mock).build().unwrap().sessions();
     let created = sessions.create(applicant("update-2")).await.unwrap();
-    // PENDING cannot be decided: a plain 400, no reconciliation.
+    // With strict transitions PENDING cannot be decided: a plain 400, no reconciliation.
     let e = sessions
         .update_status(&created.id, SessionStatusUpdate::Verified)
         .await

@@ -31,9 +31,7 @@ async fn callers_that_give_up_in_the_limiter_queue_do_not_eat_later_turns() {
     let sessions = client.sessions();
     let impatient = (0..100).map(|_| {
         let sessions = sessions.clone();
-        async move {
-            tokio::time::timeout(Duration::from_millis(10), sessions.list(one())).await
-        }
+        async move { tokio::time::timeout(Duration::from_millis(10), sessions.list(one())).await }
     });
     let outcomes = futures_util::future::join_all(impatient).await;
     assert!(outcomes.iter().filter(|o| o.is_err()).count() >= 99);
@@ -204,7 +202,11 @@ async fn concurrent_create_once_calls_create_one_session() {
     assert_eq!(ids[0], ids[1], "both callers get the one session");
     assert_eq!(mock.session_count(), 1, "exactly one session");
     let channels: Vec<Channel> = mock.invites().iter().map(|i| i.channel).collect();
-    assert_eq!(channels, [Channel::Email, Channel::Sms], "one set of invites");
+    assert_eq!(
+        channels,
+        [Channel::Email, Channel::Sms],
+        "one set of invites"
+    );
     assert_eq!(sent(&mock, Operation::CreateSession), 1);
 }
 
@@ -302,7 +304,10 @@ async fn a_call_reads_at_most_max_pages() {
         panic!("{e:?}")
     };
     assert!(message.contains("MAX_PAGES_PER_CALL"), "{message}");
-    assert_eq!(served.load(Ordering::Relaxed), u64::from(MAX_PAGES_PER_CALL));
+    assert_eq!(
+        served.load(Ordering::Relaxed),
+        u64::from(MAX_PAGES_PER_CALL)
+    );
 }
 
 /// After a lost attempt, a 401/403/404 says nothing about the session's state: it is reported,
