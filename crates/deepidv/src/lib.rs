@@ -50,13 +50,16 @@
 //!
 //! # Features
 //!
-//! - `rustls` (default): TLS through rustls with the `ring` crypto provider (chosen over aws-lc-rs
-//!   for compile time) and the platform's trust store. Building a [`Client`] installs `ring` as the
-//!   process's default provider unless one is installed already. If your program also builds its
-//!   own `reqwest` clients *before* any deepidv client, and its `reqwest` enables no provider
-//!   feature itself, install one first (`rustls::crypto::ring::default_provider().install_default()`)
-//!   or enable reqwest's `rustls` feature: reqwest panics on a client built without a provider.
-//! - `native-tls`: TLS through the platform's library.
+//! - `rustls` (default): TLS through rustls with aws-lc-rs, reqwest's own default provider (most
+//!   programs that use reqwest already compile it), verifying against the platform's trust store.
+//!   Nothing process-wide is changed: your program's own reqwest clients work as before.
+//! - `rustls-ring` (opt-in, with `default-features = false`): rustls with `ring` instead, which
+//!   builds faster and needs no C toolchain for aws-lc-sys. Its cost: reqwest is then built with
+//!   `rustls-no-provider` for the whole program, so building the first [`Client`] installs `ring`
+//!   as the process-wide default crypto provider (unless one is installed), and a reqwest client
+//!   your program builds before that, with no provider of its own, panics. Install a provider at
+//!   the top of `main` (`rustls::crypto::ring::default_provider().install_default()`) if you choose it.
+//! - `native-tls`: TLS through the platform's library (OpenSSL, Schannel, Security.framework).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
