@@ -37,6 +37,7 @@ const MAX_BODY_BYTES: usize = 16 * 1024;
 pub enum Error {
     /// The input was refused: by the SDK before anything was sent (`field` names it, `response` is
     /// `None`), or by the server with HTTP 400 (`response` holds the answer, with any `hints`).
+    #[non_exhaustive]
     #[error("{}", describe_validation(field.as_deref(), message, response.as_deref()))]
     Validation {
         /// The input field at fault, when the SDK found the problem.
@@ -47,6 +48,7 @@ pub enum Error {
         response: Option<Box<ErrorResponse>>,
     },
     /// HTTP 401: the API key is not valid.
+    #[non_exhaustive]
     #[error("authentication failed ({response}): {message}")]
     Authentication {
         /// The server's explanation.
@@ -55,6 +57,7 @@ pub enum Error {
         response: Box<ErrorResponse>,
     },
     /// HTTP 402: the organization has no funds or no subscription for this.
+    #[non_exhaustive]
     #[error("insufficient funds ({response}): {message}")]
     InsufficientFunds {
         /// The server's explanation.
@@ -64,6 +67,7 @@ pub enum Error {
     },
     /// HTTP 403: the key may not do this (a missing key, a sandbox key used for a write, or
     /// another organization's session).
+    #[non_exhaustive]
     #[error("not authorized ({response}): {message}")]
     Authorization {
         /// The server's explanation.
@@ -72,6 +76,7 @@ pub enum Error {
         response: Box<ErrorResponse>,
     },
     /// HTTP 404: no such session (or, for create, no such workflow).
+    #[non_exhaustive]
     #[error("not found ({response}): {message}")]
     NotFound {
         /// The server's explanation.
@@ -80,6 +85,7 @@ pub enum Error {
         response: Box<ErrorResponse>,
     },
     /// HTTP 429: over the rate limit, after the retries the client is configured for.
+    #[non_exhaustive]
     #[error("rate limited ({response}): {message}")]
     RateLimit {
         /// The server's explanation.
@@ -90,6 +96,7 @@ pub enum Error {
         response: Box<ErrorResponse>,
     },
     /// Any other non-success status, redirects (which are never followed) included.
+    #[non_exhaustive]
     #[error("API error ({response}): {message}")]
     Api {
         /// The server's explanation, or `HTTP <status>`.
@@ -98,6 +105,7 @@ pub enum Error {
         response: Box<ErrorResponse>,
     },
     /// An attempt took longer than the configured per-attempt timeout (after any retries).
+    #[non_exhaustive]
     #[error("timed out ({operation}): {message}")]
     Timeout {
         /// What timed out.
@@ -108,6 +116,7 @@ pub enum Error {
         maybe_sent: bool,
     },
     /// The connection failed (after any retries).
+    #[non_exhaustive]
     #[error("network error ({operation}): {message}")]
     Network {
         /// What failed.
@@ -121,6 +130,7 @@ pub enum Error {
         source: BoxError,
     },
     /// A success answer whose body does not fit the contract. For create, the session may exist.
+    #[non_exhaustive]
     #[error("unexpected response ({operation}): {message}")]
     Decode {
         /// What did not fit.
@@ -132,6 +142,7 @@ pub enum Error {
         source: Option<BoxError>,
     },
     /// The client's configuration was refused when it was built.
+    #[non_exhaustive]
     #[error("invalid configuration: {message}")]
     Config {
         /// What is wrong.
@@ -221,6 +232,18 @@ impl Error {
         }
     }
 
+    /// The request id the server (or a gateway in front of it) gave the answer, for failures that
+    /// were HTTP answers carrying one: the first of `x-request-id`, `x-amzn-requestid`,
+    /// `apigw-requestid` and `x-amz-apigw-id`. Quote it when you ask DeepIDV about a call.
+    ///
+    /// ```
+    /// let e = deepidv::Client::builder().build().unwrap_err();
+    /// assert_eq!(e.request_id(), None);
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        self.response().and_then(ErrorResponse::request_id)
+    }
+
     /// The server's answer, for failures that were HTTP answers.
     ///
     /// ```
@@ -240,9 +263,22 @@ impl Error {
         }
     }
 
-    /// Whether the request may have been acted on although the call failed: a timeout or lost
-    /// connection after sending, a 5xx, or a success answer that could not be read.
-    pub(crate) fn is_ambiguous(&self) -> bool {
+    /// Whether the request may have reached the server and been acted on although the call
+    /// failed: a timeout or lost connection after sending, a 5xx, or a success answer that could
+    /// not be read. For a create, the session may then exist: look it up by `external_id` (as
+    /// [`Sessions::create_once`](crate::Sessions::create_once) does) before creating again. A
+    /// validation error, a 4xx, or a connection that was never made are not ambiguous.
+    ///
+    /// ```
+    /// # async fn run(sessions: deepidv::Sessions, input: deepidv::SessionCreateInput) {
+    /// match sessions.create(input).await {
+    ///     Ok(created) => println!("created {}", created.id),
+    ///     Err(e) if e.is_ambiguous() => println!("may exist: look it up before creating again"),
+    ///     Err(e) => println!("not created: {e}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn is_ambiguous(&self) -> bool {
         match self {
             Error::Timeout { maybe_sent, .. } | Error::Network { maybe_sent, .. } => *maybe_sent,
             Error::Api { response, .. } => response.status() >= 500,
@@ -619,6 +655,11 @@ impl ErrorResponse {
         &self.body
     }
 
+    /// The answer's request id, if it carried one (see [`Error::request_id`]).
+    pub fn request_id(&self) -> Option<&str> {
+        request_id(&self.headers)
+    }
+
     /// The validation hints of a JSON error body (`{"message": ..., "hints": [...]}`); empty when
     /// there were none. Their shape is not documented, so they are raw JSON.
     pub fn hints(&self) -> &[serde_json::Value] {
@@ -634,6 +675,23 @@ impl fmt::Display for ErrorResponse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}, HTTP {}", self.operation, self.status)
     }
+}
+
+/// The headers a request id may come in, most specific first: DeepIDV's own if it sends one, then
+/// those of the AWS gateways in front of it.
+const REQUEST_ID_HEADERS: [&str; 4] = [
+    "x-request-id",
+    "x-amzn-requestid",
+    "apigw-requestid",
+    "x-amz-apigw-id",
+];
+
+/// The first request id among `headers`, if it is printable text.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    REQUEST_ID_HEADERS.iter().find_map(|name| {
+        let value = headers.get(*name)?.to_str().ok()?.trim();
+        (!value.is_empty()).then_some(value)
+    })
 }
 
 /// `Retry-After` as a duration: delay-seconds or an HTTP date (a date in the past is zero). A

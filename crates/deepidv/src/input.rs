@@ -21,6 +21,7 @@ use crate::SessionStatus;
 /// assert_eq!(input.external_id.as_deref(), Some("applicant-42"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionCreateInput {
     /// The applicant's given name.
     pub first_name: String,
@@ -150,6 +151,7 @@ impl SessionCreateInput {
 /// assert_eq!(recent.limit, Some(100));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SessionListParams {
     /// How many sessions to return, 1–500 (server default 50).
     pub limit: Option<u32>,
@@ -261,6 +263,7 @@ impl SessionListParams {
 /// assert_eq!(SessionStatus::from(SessionStatusUpdate::Verified), SessionStatus::Verified);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SessionStatusUpdate {
     /// Accept the applicant.
     Verified,

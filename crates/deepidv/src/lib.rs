@@ -60,6 +60,8 @@
 //!   your program builds before that, with no provider of its own, panics. Install a provider at
 //!   the top of `main` (`rustls::crypto::ring::default_provider().install_default()`) if you choose it.
 //! - `native-tls`: TLS through the platform's library (OpenSSL, Schannel, Security.framework).
+//! - `testing`: [`testing`], a client with test-friendly settings for your own tests (no extra
+//!   dependency; enable it in `[dev-dependencies]`).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -75,6 +77,8 @@ mod rate_limit;
 mod retry;
 mod sessions;
 mod single_flight;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod validate;
 
 pub use client::Client;
@@ -88,7 +92,7 @@ pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
     SessionRetrieveResult, SessionStatus, SessionType, Timestamp, User,
 };
-pub use pagination::MAX_PAGES_PER_CALL;
+pub use pagination::{MAX_PAGES_PER_CALL, SessionStream};
 pub use rate_limit::RateLimit;
 pub use sessions::{CreateOutcome, Sessions};
 

@@ -61,8 +61,8 @@ const LOGGED_KEYS: &[&str] = &[
     "expiresInHours",
 ];
 
-/// The span of one call: its operation, HTTP method and path template; attempts, the last status,
-/// the duration and why it was retried are recorded as they happen.
+/// The span of one call: its operation, HTTP method and path template; attempts, the last status
+/// and request id, the duration and why it was retried are recorded as they happen.
 pub(crate) fn call_span(operation: Operation) -> tracing::Span {
     tracing::info_span!(
         "deepidv",
@@ -71,6 +71,7 @@ pub(crate) fn call_span(operation: Operation) -> tracing::Span {
         path = operation.path_template(),
         attempt = Empty,
         status = Empty,
+        request_id = Empty,
         retry_reason = Empty,
         outcome = Empty,
         duration_ms = Empty,

@@ -20,6 +20,44 @@ pub use deepidv_raw::types::{
 };
 pub use deepidv_raw::{Location, MetaData, SessionProgress, SessionStatus, SessionType, Timestamp};
 
+/// Why a [`builder`] refused to build: a required field was not set, or a value could not be
+/// converted.
+pub use deepidv_raw::types::error::ConversionError;
+
+/// Builders for the wire models, for building fixtures in your own tests: `Session::builder()`
+/// returns a [`builder::Session`], whose setters take each field and whose `try_into()` checks
+/// that the required ones are set (a [`ConversionError`] otherwise).
+///
+/// ```
+/// use deepidv::{Session, SessionProgress, SessionStatus, SessionType};
+///
+/// let session: Session = Session::builder()
+///     .id("s1")
+///     .organization_id("org_1")
+///     .user_id("usr_1")
+///     .sender_user_id("usr_2")
+///     .status(SessionStatus::Submitted)
+///     .type_(SessionType::Session)
+///     .session_progress(SessionProgress::Completed)
+///     .created_at(deepidv::Timestamp::new("2025-01-15T10:30:00.000Z"))
+///     .updated_at(deepidv::Timestamp::new("2025-01-15T10:45:00.000Z"))
+///     .try_into()?;
+/// assert_eq!(session.status, SessionStatus::Submitted);
+/// # Ok::<(), deepidv::model::ConversionError>(())
+/// ```
+pub mod builder {
+    pub use deepidv_raw::types::builder::{
+        AdverseMediaData, AnalysisData, CompareFacesData,
+        CompareFacesDataFaceMatchResult as FaceMatchResult, CustomFormAnswer, DeclineReason,
+        DeclinedData, DocumentRiskData, ExtractedField, FaceDetail, FaceDetailAgeRange as AgeRange,
+        FaceDetailBoundingBox as BoundingBox, FaceDetailGender as Gender,
+        FaceDetailLandmarksItem as Landmark, FaceDetailPose as Pose,
+        FaceDetailQuality as ImageQuality, FailedAttempt, FailureData, IdAnalysisData,
+        LocationDetails, NewsArticle, NewsExposure, PepSanctionsData, ScreeningMatch,
+        SelectedDocumentTypes, Session, SessionLink as Link, User,
+    };
+}
+
 /// A new session, from [`Sessions::create`](crate::Sessions::create).
 ///
 /// ```no_run

@@ -107,13 +107,29 @@ impl Matcher {
 type Fetched = (Result<(Vec<Session>, Option<String>)>, Walk);
 type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
 
-/// The stream of [`Sessions::list_all`].
+/// The sessions of [`Sessions::list_all`], one at a time: a [`Stream`] of `Result<Session>`, with
+/// [`next`](Self::next) and [`try_collect`](Self::try_collect) of its own so that the common cases
+/// need neither `pin!` nor `futures::StreamExt`.
 ///
 /// The next page is requested as soon as the caller starts on the current one, and that request
 /// makes progress each time the stream is polled. Everything runs in the caller's task: no task
 /// is spawned, pages are not handed between threads, and dropping the stream drops the request in
-/// flight. At most two pages are held: the one being drained and the one fetched ahead.
-pub(crate) struct SessionStream {
+/// flight. At most two pages are held: the one being drained and the one fetched ahead. After an
+/// error (yielded once) or the last session, it yields `None`.
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+/// use deepidv::{SessionListParams, SessionStatus};
+///
+/// let mut verified = sessions.list_all(SessionListParams::new().status(SessionStatus::Verified));
+/// while let Some(session) = verified.next().await {
+///     println!("{} verified", session?.id);
+/// }
+/// let everything: Vec<deepidv::Session> = sessions.list_all(SessionListParams::new()).try_collect().await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a stream does nothing until it is polled"]
+pub struct SessionStream {
     sessions: Sessions,
     params: SessionListParams,
     page_size: u32,
@@ -207,6 +223,33 @@ impl SessionStream {
                 Err(e) => self.failed = Some(e),
             }
         }
+    }
+}
+
+impl SessionStream {
+    /// The next session, `None` at the end; an error ends the stream.
+    pub async fn next(&mut self) -> Option<Result<Session>> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// Every remaining session, or the first error.
+    pub async fn try_collect(mut self) -> Result<Vec<Session>> {
+        let mut all = Vec::new();
+        while let Some(session) = self.next().await {
+            all.push(session?);
+        }
+        Ok(all)
+    }
+}
+
+impl std::fmt::Debug for SessionStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionStream")
+            .field("params", &self.params)
+            .field("in_hand", &self.current.len())
+            .field("fetching", &self.fetching.is_some())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
     }
 }
 

@@ -16,7 +16,7 @@ use deepidv_raw::{ResponseValue, types::ApiError};
 use crate::{
     Error, Result,
     client::ClientInner,
-    error::{Operation, from_raw},
+    error::{self, Operation, from_raw},
     logging,
 };
 
@@ -220,6 +220,9 @@ where
         let error = match outcome.await {
             Ok(Ok(value)) => {
                 span.record("status", value.status().as_u16());
+                if let Some(id) = error::request_id(value.headers()) {
+                    span.record("request_id", id);
+                }
                 logging::body_if(client, "response", value.as_ref());
                 return (Ok(value.into_inner()), history);
             }
@@ -231,6 +234,9 @@ where
         };
         if let Some(status) = error.status() {
             span.record("status", status);
+        }
+        if let Some(id) = error.request_id() {
+            span.record("request_id", id);
         }
         history.ambiguous |= error.is_ambiguous();
         match client.retry.delay(retry, &error) {

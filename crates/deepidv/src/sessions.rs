@@ -1,7 +1,6 @@
 //! [`Sessions`]: the four operations, with validation, retries and list emulation.
 
 use deepidv_raw::types;
-use futures_core::Stream;
 
 use crate::{
     Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatus,
@@ -348,22 +347,21 @@ impl Sessions {
     /// once and ends the stream. Everything runs in the polling task (nothing is spawned), and
     /// dropping the stream stops all work, including a request in flight.
     ///
+    /// It is a [`SessionStream`]: a `Stream` (`Send + 'static`) for the `futures` combinators,
+    /// with `next()` and `try_collect()` of its own.
+    ///
     /// ```no_run
     /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
-    /// use futures_util::StreamExt;
     /// use deepidv::{SessionListParams, SessionStatus};
     ///
-    /// let mut verified = std::pin::pin!(sessions.list_all(SessionListParams::new().status(SessionStatus::Verified)));
+    /// let mut verified = sessions.list_all(SessionListParams::new().status(SessionStatus::Verified));
     /// while let Some(session) = verified.next().await {
     ///     let session = session?;
     ///     println!("{} verified at {}", session.id, session.updated_at);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list_all(
-        &self,
-        params: SessionListParams,
-    ) -> impl Stream<Item = Result<Session>> + Send + 'static {
+    pub fn list_all(&self, params: SessionListParams) -> SessionStream {
         SessionStream::new(self.clone(), params)
     }
 

@@ -1,8 +1,7 @@
 //! How a service tests its own code against deepidv-mock, in process. Copy this pattern: add
-//! `deepidv-mock` as a dev-dependency, start a mock per test, point the client at it, and assert
-//! on what your code did and on what the mock saw (requests, invitations).
-
-use std::time::Duration;
+//! `deepidv-mock` and `deepidv` with its `testing` feature as dev-dependencies, start a mock per
+//! test, point a `deepidv::testing::client` at it, and assert on what your code did and on what
+//! the mock saw (requests, invitations).
 
 use deepidv::{Client, SessionListParams};
 use deepidv_mock::{Fault, MockServer, Operation};
@@ -39,12 +38,8 @@ mod onboarding {
 }
 
 fn onboarding_for(mock: &MockServer) -> onboarding::Onboarding {
-    let client = Client::builder()
-        .api_key(mock.api_key())
-        .base_url(mock.url())
-        .initial_retry_delay(Duration::from_millis(10))
-        .build()
-        .unwrap();
+    // No rate limit, millisecond retry delays, loopback http.
+    let client = deepidv::testing::client(mock.url(), mock.api_key()).unwrap();
     onboarding::Onboarding {
         sessions: client.sessions(),
     }

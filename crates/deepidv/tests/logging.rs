@@ -44,7 +44,11 @@ fn captured() -> &'static Captured {
 async fn flow(log_bodies: bool) -> String {
     let captured = captured();
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(503).on(Operation::RetrieveSession));
+    mock.inject(
+        Fault::status(503)
+            .header("x-request-id", "req-flow-503")
+            .on(Operation::RetrieveSession),
+    );
     let client = Client::builder()
         .api_key(mock.api_key())
         .base_url(mock.url())
@@ -114,6 +118,7 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
         "attempt=2",
         "retrying",
         "status=503",
+        "request_id=\"req-flow-503\"",
         "outcome=\"not_found\"",
     ] {
         assert!(

@@ -1,7 +1,5 @@
 //! Shared helpers: fixtures, clients pointed at a mock server, request inspection.
 
-use std::time::Duration;
-
 use deepidv::{Client, ClientBuilder};
 use serde_json::Value;
 use wiremock::{MockServer, Request, ResponseTemplate};
@@ -26,13 +24,9 @@ pub fn json(body: impl Into<String>) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.into(), "application/json")
 }
 
-/// A builder pointed at `server`, with fast retries.
+/// A builder pointed at `server`, with the test settings of `deepidv::testing`.
 pub fn builder(server: &MockServer) -> ClientBuilder {
-    Client::builder()
-        .api_key(KEY)
-        .base_url(server.uri())
-        .initial_retry_delay(Duration::from_millis(5))
-        .timeout(Duration::from_secs(10))
+    deepidv::testing::builder(server.uri(), KEY)
 }
 
 /// A client pointed at `server`, with fast retries.
@@ -73,15 +67,9 @@ pub fn create_input() -> deepidv::SessionCreateInput {
     deepidv::SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
 }
 
-/// A client for `mock` with fast retries.
+/// A client for `mock`, with the test settings of `deepidv::testing`.
 pub fn client_for(mock: &deepidv_mock::MockServer) -> Client {
-    Client::builder()
-        .api_key(mock.api_key())
-        .base_url(mock.url())
-        .initial_retry_delay(Duration::from_millis(5))
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
+    deepidv::testing::client(mock.url(), mock.api_key()).unwrap()
 }
 
 /// A valid create input with `external_id`.

@@ -35,6 +35,7 @@ async fn a_400_is_a_validation_error_with_the_server_hints() {
         field,
         message,
         response,
+        ..
     } = &e
     else {
         panic!("{e:?}")
@@ -283,4 +284,42 @@ async fn displays_are_one_bounded_line() {
         "{} chars",
         shown.chars().count()
     );
+}
+
+#[tokio::test]
+async fn the_request_id_is_kept_whichever_header_carries_it() {
+    let e = retrieve_error(with_json(404, r#"{"error":"Session not found"}"#)).await;
+    assert_eq!(e.request_id(), Some("req-77"));
+    for header in ["x-amzn-requestid", "apigw-requestid", "x-amz-apigw-id"] {
+        let e = retrieve_error(ResponseTemplate::new(500).insert_header(header, " gw-1 ")).await;
+        assert_eq!(e.request_id(), Some("gw-1"), "{header}");
+        assert_eq!(e.response().unwrap().request_id(), Some("gw-1"));
+    }
+    // The most specific header wins.
+    let e = retrieve_error(
+        ResponseTemplate::new(500)
+            .insert_header("apigw-requestid", "gateway")
+            .insert_header("x-request-id", "deepidv"),
+    )
+    .await;
+    assert_eq!(e.request_id(), Some("deepidv"));
+    let e = retrieve_error(ResponseTemplate::new(500)).await;
+    assert_eq!(e.request_id(), None);
+}
+
+#[tokio::test]
+async fn the_request_id_comes_through_the_mock() {
+    let mock = deepidv_mock::MockServer::start().await;
+    mock.inject(
+        deepidv_mock::Fault::status(403)
+            .header("x-amzn-requestid", "amzn-42")
+            .on(deepidv_mock::Operation::RetrieveSession),
+    );
+    let e = client_for(&mock)
+        .sessions()
+        .retrieve("any")
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Authorization { .. }), "{e:?}");
+    assert_eq!(e.request_id(), Some("amzn-42"));
 }

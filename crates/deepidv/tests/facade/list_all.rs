@@ -252,3 +252,36 @@ async fn a_repeated_token_ends_the_walk_with_an_error() {
         walked[2]
     );
 }
+
+/// The common cases need neither `pin!` nor `StreamExt`: the stream's own `next` and
+/// `try_collect`, and it is `Send + 'static` for a spawned task.
+#[tokio::test]
+async fn the_stream_has_next_and_try_collect_of_its_own() {
+    let mock = MockServer::start().await;
+    let expected: Vec<String> = seeded(&mock, 120).into_iter().map(|(id, _)| id).collect();
+    let sessions = client_for(&mock).sessions();
+
+    let mut stream: deepidv::SessionStream = sessions.list_all(SessionListParams::new().limit(50));
+    let first = deepidv::SessionStream::next(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.id, expected[0]);
+
+    let task = tokio::spawn(stream.try_collect());
+    let rest: Vec<String> = task
+        .await
+        .unwrap()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(rest, expected[1..]);
+
+    let e = sessions
+        .list_all(SessionListParams::new().limit(0))
+        .try_collect()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Validation { .. }), "{e:?}");
+}

@@ -11,6 +11,7 @@ fn expect_field(result: Result<impl std::fmt::Debug, Error>, expected: &str, cas
             field: Some(field),
             response: None,
             message,
+            ..
         }) => {
             assert_eq!(field, expected, "{case}: {message}");
             assert!(!message.is_empty(), "{case}");

@@ -7,18 +7,13 @@ mod hardening;
 mod limits;
 mod load;
 
-use std::time::Duration;
-
-use deepidv::{Client, ClientBuilder};
+use deepidv::ClientBuilder;
 use deepidv_mock::{MockServer, Operation};
 
-/// A builder for `mock` with fast retries and the client-side limiter off.
+/// A builder for `mock` with the test settings of `deepidv::testing` (fast retries, no
+/// client-side limiter).
 pub fn builder(mock: &MockServer) -> ClientBuilder {
-    Client::builder()
-        .api_key(mock.api_key())
-        .base_url(mock.url())
-        .initial_retry_delay(Duration::from_millis(5))
-        .rate_limit(None)
+    deepidv::testing::builder(mock.url(), mock.api_key())
 }
 
 /// How many requests for `operation` the mock received.
