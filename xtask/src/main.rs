@@ -9,6 +9,7 @@ mod api_diff;
 mod check_spec;
 mod codegen;
 mod contract;
+mod msrv;
 mod spec_rules;
 
 const USAGE: &str = "\
@@ -26,6 +27,8 @@ commands:
   contract            Redocly lint; the client through Prism's validating proxy in front of
                       deepidv-mock; the client against Prism's dynamic mock
                       (needs `npm ci --prefix xtask/node`)
+  msrv                fail, naming the crate, if any package in Cargo.lock declares a
+                      rust-version above the workspace's
   api-diff [--base REV]
                       what changed in openapi.yaml since REV (default HEAD), each change marked
                       breaking or additive; exits 1 if anything breaks";
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Some("api-diff") => api_diff::run(&workspace_root(), &args[1..]),
         Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
         Some("contract") => contract::run(&workspace_root()),
+        Some("msrv") => msrv::run(&workspace_root()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
