@@ -249,12 +249,12 @@ impl MockBuilder {
     /// [`control_token`](Self::control_token) (anyone who can reach the port could otherwise
     /// control the mock), or with an empty token or one that is not visible ASCII.
     pub async fn start(self) -> Result<MockServer, MockError> {
-        if let Some(token) = &self.control_token {
-            if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(MockError(
-                    "the control token must be non-empty visible ASCII, without spaces".into(),
-                ));
-            }
+        if let Some(token) = &self.control_token
+            && (token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(MockError(
+                "the control token must be non-empty visible ASCII, without spaces".into(),
+            ));
         }
         if !is_loopback(self.address.ip()) && self.control_token.is_none() {
             return Err(MockError(format!(
@@ -617,10 +617,10 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     if path.starts_with("/__mock") {
-        if let Some(token) = &shared.control_token {
-            if !bearer_matches(&parts.headers, token) {
-                return Ok(unauthorized());
-            }
+        if let Some(token) = &shared.control_token
+            && !bearer_matches(&parts.headers, token)
+        {
+            return Ok(unauthorized());
         }
         let response = router
             .oneshot(Request::from_parts(parts, Body::new(body)))

@@ -151,10 +151,10 @@ impl State {
     pub fn record_status(&mut self, number: u64, status: u16) {
         let kept = self.requests.len() as u64;
         let first = self.journaled.saturating_sub(kept);
-        if let Some(index) = number.checked_sub(first) {
-            if let Some(entry) = self.requests.get_mut(index as usize) {
-                entry.status = Some(status);
-            }
+        if let Some(index) = number.checked_sub(first)
+            && let Some(entry) = self.requests.get_mut(index as usize)
+        {
+            entry.status = Some(status);
         }
     }
 
@@ -188,10 +188,10 @@ impl State {
             .ok_or_else(|| Failure::error(401, "Invalid API key."))?;
         let limit = self.settings.rate_limit;
         let key = &mut self.keys[index];
-        if let (Some(limit), Some(bucket)) = (limit, key.bucket.as_mut()) {
-            if !limit.take(bucket) {
-                return Err(Failure::error(429, "Too many requests"));
-            }
+        if let (Some(limit), Some(bucket)) = (limit, key.bucket.as_mut())
+            && !limit.take(bucket)
+        {
+            return Err(Failure::error(429, "Too many requests"));
         }
         if write && key.sandbox {
             return Err(Failure::error(403, SANDBOX_WRITE));
@@ -207,10 +207,10 @@ impl State {
             });
         }
         let request = validate::create_request(body).map_err(|hints| Failure::invalid(&hints))?;
-        if let Some(workflow) = &request.workflow_id {
-            if !self.settings.workflows.contains(workflow) {
-                return Err(Failure::error(404, "Workflow not found"));
-            }
+        if let Some(workflow) = &request.workflow_id
+            && !self.settings.workflows.contains(workflow)
+        {
+            return Err(Failure::error(404, "Workflow not found"));
         }
         let now = self.clock.now();
         let id = uuid(&mut self.rng);
@@ -581,7 +581,7 @@ fn encode_token(created_millis: i64, seq: u64) -> String {
 }
 
 fn decode_token(token: &str) -> Option<(i64, u64)> {
-    if token.len() % 2 != 0 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())

@@ -91,10 +91,10 @@ pub(crate) fn create_request(body: &[u8]) -> Result<CreateRequest, Vec<Hint>> {
     let external_id = optional_text("externalId", "external_id", &mut hints);
     let workflow_id = optional_text("workflowId", "workflow_id", &mut hints);
     let redirect_url = optional_text("redirectUrl", "redirect_url", &mut hints);
-    if let Some(url) = &redirect_url {
-        if !is_https_url(url) {
-            hints.push(Hint::new("redirectUrl", "must be an https URL"));
-        }
+    if let Some(url) = &redirect_url
+        && !is_https_url(url)
+    {
+        hints.push(Hint::new("redirectUrl", "must be an https URL"));
     }
 
     let flag = |camel: &str, snake: &str, hints: &mut Vec<Hint>| match field(camel, snake) {

@@ -22,25 +22,25 @@ pub(crate) fn create_input(input: &SessionCreateInput) -> Result<()> {
     if let Some(url) = &input.redirect_url {
         https_url("redirect_url", url)?;
     }
-    if let Some(hours) = input.expires_in_hours {
-        if !(1..=MAX_EXPIRES_IN_HOURS).contains(&hours) {
-            return Err(Error::invalid(
-                "expires_in_hours",
-                format!("must be between 1 and {MAX_EXPIRES_IN_HOURS}, got {hours}"),
-            ));
-        }
+    if let Some(hours) = input.expires_in_hours
+        && !(1..=MAX_EXPIRES_IN_HOURS).contains(&hours)
+    {
+        return Err(Error::invalid(
+            "expires_in_hours",
+            format!("must be between 1 and {MAX_EXPIRES_IN_HOURS}, got {hours}"),
+        ));
     }
     Ok(())
 }
 
 pub(crate) fn list_params(params: &SessionListParams) -> Result<()> {
-    if let Some(limit) = params.limit {
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(Error::invalid(
-                "limit",
-                format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
-            ));
-        }
+    if let Some(limit) = params.limit
+        && !(1..=MAX_LIMIT).contains(&limit)
+    {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_LIMIT}, got {limit}"),
+        ));
     }
     if let Some(token) = &params.next_token {
         text("next_token", token)?;
