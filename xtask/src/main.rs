@@ -9,6 +9,7 @@ mod api_diff;
 mod check_spec;
 mod codegen;
 mod contract;
+mod drift;
 mod spec_rules;
 
 const USAGE: &str = "\
@@ -28,7 +29,12 @@ commands:
                       (needs `npm ci --prefix xtask/node`)
   api-diff [--base REV]
                       what changed in openapi.yaml since REV (default HEAD), each change marked
-                      breaking or additive; exits 1 if anything breaks";
+                      breaking or additive; exits 1 if anything breaks
+  drift               read-only probe of the live API: GETs test_verified, test_rejected and one
+                      list page, and checks each body against openapi.yaml strictly (unknown
+                      fields and enum values count); prints paths and JSON types, never values.
+                      Needs DEEPIDV_API_KEY (a sandbox key is enough); DEEPIDV_BASE_URL defaults
+                      to https://api.deepidv.com. Exits 0 no drift, 1 drift, 2 probe failed";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +50,7 @@ fn main() -> ExitCode {
         Some("api-diff") => api_diff::run(&workspace_root(), &args[1..]),
         Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
         Some("contract") => contract::run(&workspace_root()),
+        Some("drift") => drift::run(&workspace_root()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
