@@ -155,7 +155,10 @@ fn operations(spec: &Value) -> BTreeMap<String, &Value> {
 }
 
 /// A `$ref` followed (repeatedly), a lone `allOf` unwrapped; `nullable` is kept from the outside.
-fn resolve<'a>(spec: &'a Value, mut schema: &'a Value) -> (&'a Value, Option<String>, bool) {
+pub(crate) fn resolve<'a>(
+    spec: &'a Value,
+    mut schema: &'a Value,
+) -> (&'a Value, Option<String>, bool) {
     let mut name = None;
     let mut nullable = schema.get("nullable") == Some(&Value::Bool(true));
     for _ in 0..16 {

@@ -20,7 +20,7 @@ use std::{
 const KEY: &str = "sk_contract_check";
 
 /// A child process, killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(pub(crate) Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -62,43 +62,18 @@ fn checks(root: &Path) -> Result<(), String> {
     }
 
     // The binaries the checks run.
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let built = Command::new(&cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "deepidv-mock",
-            "--bin",
-            "deepidv-mock",
-        ])
-        .status()
-        .and_then(|_| {
-            Command::new(&cargo)
-                .current_dir(root)
-                .args([
-                    "build",
-                    "--quiet",
-                    "--package",
-                    "deepidv",
-                    "--example",
-                    "contract",
-                ])
-                .status()
-        })
-        .map_err(|e| format!("cargo: {e}"))?;
-    if !built.success() {
-        return Err("building the mock or the contract example failed".to_owned());
-    }
-    let target = root.join("target/debug");
-    let example = target.join("examples/contract");
+    let mock = cargo_build(
+        root,
+        "deepidv-mock",
+        &["--package", "deepidv-mock", "--bin"],
+    )?;
+    let example = cargo_build(root, "contract", &["--package", "deepidv", "--example"])?;
 
     // 2. The validating proxy in front of the mock.
     let mock_port = free_port()?;
     let proxy_port = free_port()?;
     let _mock = spawn(
-        Command::new(target.join("deepidv-mock")).args([
+        Command::new(&mock).args([
             "--port",
             &mock_port.to_string(),
             "--api-key",
@@ -200,6 +175,34 @@ fn problems_in(log: &Path) -> Result<Vec<String>, String> {
         .collect())
 }
 
+/// Builds the binary or example `name` (`selector` ends with `--bin` or `--example`) and returns
+/// the path cargo gives for it, wherever `CARGO_TARGET_DIR` and the profile put it.
+pub(crate) fn cargo_build(root: &Path, name: &str, selector: &[&str]) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json-render-diagnostics",
+        ])
+        .args(selector)
+        .arg(name)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("building {name} failed"));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|message| message["target"]["name"] == name)
+        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
+        .next_back()
+        .ok_or_else(|| format!("cargo built no executable named {name}"))
+}
+
 fn spawn(command: &mut Command, log: &PathBuf) -> Result<Running, String> {
     let file = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
     let err = file.try_clone().map_err(|e| e.to_string())?;
@@ -211,7 +214,7 @@ fn spawn(command: &mut Command, log: &PathBuf) -> Result<Running, String> {
         .map_err(|e| format!("cannot start {command:?}: {e}"))
 }
 
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener
         .local_addr()

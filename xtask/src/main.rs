@@ -10,6 +10,7 @@ mod check_spec;
 mod codegen;
 mod contract;
 mod msrv;
+mod drift;
 mod spec_rules;
 
 const USAGE: &str = "\
@@ -31,7 +32,12 @@ commands:
                       rust-version above the workspace's
   api-diff [--base REV]
                       what changed in openapi.yaml since REV (default HEAD), each change marked
-                      breaking or additive; exits 1 if anything breaks";
+                      breaking or additive; exits 1 if anything breaks
+  drift               read-only probe of the live API: GETs test_verified, test_rejected and one
+                      list page, and checks each body against openapi.yaml strictly (unknown
+                      fields and enum values count); prints paths and JSON types, never values.
+                      Needs DEEPIDV_API_KEY (a sandbox key is enough); DEEPIDV_BASE_URL defaults
+                      to https://api.deepidv.com. Exits 0 no drift, 1 drift, 2 probe failed";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,6 +54,7 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
         Some("contract") => contract::run(&workspace_root()),
         Some("msrv") => msrv::run(&workspace_root()),
+        Some("drift") => drift::run(&workspace_root()),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
