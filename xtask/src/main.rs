@@ -9,8 +9,8 @@ mod api_diff;
 mod check_spec;
 mod codegen;
 mod contract;
-mod msrv;
 mod drift;
+mod msrv;
 mod spec_rules;
 
 const USAGE: &str = "\

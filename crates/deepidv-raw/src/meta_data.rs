@@ -72,6 +72,26 @@ impl<'de> Deserialize<'de> for MetaData {
     }
 }
 
+impl MetaData {
+    /// The key named by an error this type's decoder raised (`meta_data.<key>: ...`), so that a
+    /// lenient reader can leave out that one key rather than the whole `meta_data`.
+    ///
+    /// ```
+    /// use deepidv_raw::MetaData;
+    /// let e = serde_json::from_str::<MetaData>(r#"{"applicantViewTime": true}"#).unwrap_err();
+    /// assert_eq!(MetaData::key_at_fault(&e.to_string()), Some("applicantViewTime"));
+    /// assert_eq!(MetaData::key_at_fault("invalid type: map"), None);
+    /// ```
+    pub fn key_at_fault(message: &str) -> Option<&str> {
+        let rest = message.strip_prefix(ERROR_PREFIX)?;
+        let (key, _) = rest.split_once(": ")?;
+        Some(key)
+    }
+}
+
+/// How this type's decoding errors start: `meta_data.<key>: <what is wrong>`.
+const ERROR_PREFIX: &str = "meta_data.";
+
 /// Removes `key` and decodes it; absent and `null` are both `None`.
 fn take<T: DeserializeOwned, E: serde::de::Error>(
     keys: &mut Map<String, Value>,
@@ -81,7 +101,7 @@ fn take<T: DeserializeOwned, E: serde::de::Error>(
         None | Some(Value::Null) => Ok(None),
         Some(value) => serde_json::from_value(value)
             .map(Some)
-            .map_err(|e| E::custom(format_args!("meta_data.{key}: {e}"))),
+            .map_err(|e| E::custom(format_args!("{ERROR_PREFIX}{key}: {e}"))),
     }
 }
 

@@ -65,7 +65,8 @@ async fn against_the_mock() -> deepidv::Result<()> {
     let found = sessions.retrieve(&created.id).await?;
     println!(
         "   status {}, progress {}",
-        found.session_record.status, found.session_record.session_progress
+        found.session_record.status,
+        shown(&found.session_record.session_progress)
     );
 
     step("3. Find it again by your own reference");
@@ -191,8 +192,15 @@ fn print_row(session: &Session) {
         "   {} {:<9} created {}",
         session.id,
         session.status.to_string(),
-        session.created_at
+        shown(&session.created_at)
     );
+}
+
+/// A field every record has in practice, but that decodes as absent when it is unreadable.
+fn shown(value: &Option<impl std::fmt::Display>) -> String {
+    value
+        .as_ref()
+        .map_or_else(|| "(absent)".to_owned(), ToString::to_string)
 }
 
 /// What a reviewer wants to see first: the document, the face match, liveness and screening.

@@ -314,6 +314,23 @@ impl Error {
         }
     }
 
+    /// A success answer whose body cannot be read; for a create, the session may exist.
+    pub(crate) fn undecodable(operation: Operation, message: impl fmt::Display) -> Self {
+        let may_exist = if operation.is_repeatable() {
+            ""
+        } else {
+            "; the session may have been created"
+        };
+        Error::Decode {
+            message: format!(
+                "{}{may_exist}",
+                one_line(&without_quoted_values(&message.to_string()))
+            ),
+            operation,
+            source: None,
+        }
+    }
+
     /// A configuration failure.
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Error::Config {
@@ -727,7 +744,7 @@ pub(crate) fn scrubbed(text: &str, secret: &str) -> String {
 /// A decoder's message without the values it quotes: serde writes the unexpected value in double
 /// quotes (`invalid type: string "Jane", expected ...`), and a response value is applicant data.
 /// Field names (in backticks) and positions stay.
-fn without_quoted_values(message: &str) -> String {
+pub(crate) fn without_quoted_values(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut chars = message.chars();
     while let Some(c) = chars.next() {

@@ -44,7 +44,10 @@
 //! - **Pagination**: [`Sessions::list_all`] streams every session, one page ahead, in flat memory.
 //! - **Logging**: one `tracing` span per call; bodies only on request, redacted.
 //! - **Forgiving decoding**: unknown fields are ignored, unknown enum values are kept
-//!   (`Unknown(String)`), `null` equals absent, timestamps are kept as text ([`Timestamp`]).
+//!   (`Unknown(String)`), `null` equals absent, timestamps are kept as text ([`Timestamp`]). Only
+//!   the fields that identify and decide a session can fail a response: any other value of an
+//!   unexpected type decodes as absent, is logged (path and expected type, never the value) and
+//!   is kept raw in the result's `unreadable` list ([`Unreadable`]).
 //! - **Security**: TLS by default, `http://` only to loopback, redirects never followed, the key
 //!   marked sensitive and never shown by `Debug` or `Display`.
 //!
@@ -68,6 +71,7 @@
 
 mod client;
 mod config;
+mod decode;
 mod error;
 mod input;
 mod logging;
@@ -90,7 +94,7 @@ pub use error::{BoxError, Error, ErrorResponse, Operation};
 pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
 pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
-    SessionRetrieveResult, SessionStatus, SessionType, Timestamp, User,
+    SessionRetrieveResult, SessionStatus, SessionType, Timestamp, Unreadable, User,
 };
 pub use pagination::{MAX_PAGES_PER_CALL, SessionStream};
 pub use rate_limit::RateLimit;

@@ -4,10 +4,19 @@
 //! `openapi.yaml` and re-exported here. They are `#[non_exhaustive]`, so a field DeepIDV adds is
 //! not a breaking change; every field below the nine required [`Session`] fields is an `Option`.
 //! Enumerations are open: a value this version does not know decodes as `Unknown(String)`.
+//!
+//! Decoding is leaf-tolerant: a response fails only when the fields that identify and decide a
+//! session are unusable (a record's `id` and `status`, a list page's `next_token`, a create's `id`
+//! and `session_url`). Any other value of an unexpected JSON type (a multi-select answer where a
+//! string was expected, a score sent as text) decodes as absent, is logged as a `tracing` WARN
+//! naming its path and the expected type (never the value), and is kept, as sent, in the result's
+//! `unreadable` list ([`Unreadable`]).
 
 use std::collections::HashMap;
 
 use deepidv_raw::types;
+
+use crate::decode::Decoded;
 
 pub use deepidv_raw::types::{
     AdverseMediaData, AnalysisData, CompareFacesData,
@@ -58,6 +67,31 @@ pub mod builder {
     };
 }
 
+/// A value of an unexpected JSON type that was decoded as absent, kept as the server sent it.
+///
+/// ```no_run
+/// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
+/// let found = sessions.retrieve("test_verified").await?;
+/// for value in &found.unreadable {
+///     // e.g. `$.session_record.analysis_data.faceliveness_score: expected f64`
+///     println!("{}: expected {}, got {}", value.path, value.expected, value.value);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Unreadable {
+    /// The id of the session the value belongs to, when the body says (a list page has many).
+    pub session_id: Option<String>,
+    /// Where the value was, as a JSON path into the answer's body
+    /// (`$.sessions[3].meta_data.applicantViewTime`).
+    pub path: String,
+    /// What the SDK expected there, in the decoder's words.
+    pub expected: String,
+    /// The value as the server sent it.
+    pub value: serde_json::Value,
+}
+
 /// A new session, from [`Sessions::create`](crate::Sessions::create).
 ///
 /// ```no_run
@@ -80,16 +114,19 @@ pub struct SessionCreateResult {
     pub expires_at: Option<Timestamp>,
     /// Related links (every published example is empty).
     pub links: Vec<Link>,
+    /// Values of unexpected types that were decoded as absent (see [`Unreadable`]).
+    pub unreadable: Vec<Unreadable>,
 }
 
-impl From<types::CreateSessionResponse> for SessionCreateResult {
-    fn from(wire: types::CreateSessionResponse) -> Self {
+impl From<Decoded<types::CreateSessionResponse>> for SessionCreateResult {
+    fn from(Decoded { value, unreadable }: Decoded<types::CreateSessionResponse>) -> Self {
         Self {
-            id: wire.id,
-            session_url: wire.session_url,
-            external_id: wire.external_id,
-            expires_at: wire.expires_at,
-            links: wire.links.unwrap_or_default(),
+            id: value.id,
+            session_url: value.session_url,
+            external_id: value.external_id,
+            expires_at: value.expires_at,
+            links: value.links.unwrap_or_default(),
+            unreadable,
         }
     }
 }
@@ -118,27 +155,41 @@ pub struct SessionRetrieveResult {
     /// Short-lived presigned URLs of the uploaded files, keyed by upload slot as the server names
     /// them (`id_front`, `"Hold up 3 fingers"`, ...). Empty when the server sent none.
     pub resource_links: HashMap<String, String>,
+    /// Values of unexpected types that were decoded as absent (see [`Unreadable`]).
+    pub unreadable: Vec<Unreadable>,
 }
 
-impl From<types::RetrieveSessionResponse> for SessionRetrieveResult {
-    fn from(wire: types::RetrieveSessionResponse) -> Self {
+impl SessionRetrieveResult {
+    /// The record alone, as `update_status` returns it.
+    pub(crate) fn record_only(session_record: Session, unreadable: Vec<Unreadable>) -> Self {
         Self {
-            session_record: wire.session_record,
-            user: wire.user,
-            sender_user: wire.sender_user,
-            resource_links: wire.resource_links.map(|links| links.0).unwrap_or_default(),
+            session_record,
+            user: None,
+            sender_user: None,
+            resource_links: HashMap::new(),
+            unreadable,
         }
     }
 }
 
-impl From<types::UpdateSessionStatusResponse> for SessionRetrieveResult {
-    fn from(wire: types::UpdateSessionStatusResponse) -> Self {
+impl From<Decoded<types::RetrieveSessionResponse>> for SessionRetrieveResult {
+    fn from(Decoded { value, unreadable }: Decoded<types::RetrieveSessionResponse>) -> Self {
         Self {
-            session_record: wire.session_record,
-            user: None,
-            sender_user: None,
-            resource_links: HashMap::new(),
+            session_record: value.session_record,
+            user: value.user,
+            sender_user: value.sender_user,
+            resource_links: value
+                .resource_links
+                .map(|links| links.0)
+                .unwrap_or_default(),
+            unreadable,
         }
+    }
+}
+
+impl From<Decoded<types::UpdateSessionStatusResponse>> for SessionRetrieveResult {
+    fn from(Decoded { value, unreadable }: Decoded<types::UpdateSessionStatusResponse>) -> Self {
+        Self::record_only(value.session_record, unreadable)
     }
 }
 
@@ -167,4 +218,7 @@ pub struct PaginatedResponse<T> {
     /// Pass to [`SessionListParams::next_token`](crate::SessionListParams::next_token) for the next
     /// page. Always `None` when `offset` or `status` was used: continue with a larger `offset`.
     pub next_token: Option<String>,
+    /// Values of unexpected types in the returned sessions that were decoded as absent (see
+    /// [`Unreadable`]; `session_id` says which row, `path` is into the page that carried it).
+    pub unreadable: Vec<Unreadable>,
 }

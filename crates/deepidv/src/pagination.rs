@@ -10,9 +10,11 @@ use std::{
 
 use futures_core::Stream;
 
+use deepidv_raw::types::ListSessionsResponse;
+
 use crate::{
-    Error, Result, Session, SessionListParams, SessionStatus, Sessions, error::Operation,
-    retry::Deadline, validate,
+    Error, Result, Session, SessionListParams, SessionStatus, Sessions, Unreadable,
+    decode::Decoded, error::Operation, retry::Deadline, validate,
 };
 
 /// The most pages one call reads: one [`Sessions::list`], or one [`Sessions::list_all`] stream
@@ -104,7 +106,11 @@ impl Matcher {
 
 /// One page as the stream needs it: the sessions, the next token, and the walk so far (handed
 /// back and forth so that the fetch future can own it).
-type Fetched = (Result<(Vec<Session>, Option<String>)>, Walk);
+type Fetched = (Result<Decoded<ListSessionsResponse>>, Walk);
+
+/// The most [`Unreadable`] values a stream keeps until they are taken; past it, later ones are only
+/// logged (each was logged as it was decoded anyway).
+const MAX_KEPT_UNREADABLE: usize = 1_000;
 type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
 
 /// The sessions of [`Sessions::list_all`], one at a time: a [`Stream`] of `Result<Session>`, with
@@ -146,6 +152,8 @@ pub struct SessionStream {
     walk: Option<Walk>,
     /// A failure to report once the pages before it are drained.
     failed: Option<Error>,
+    /// Values of unexpected types in the sessions yielded or about to be, until taken.
+    unreadable: Vec<Unreadable>,
     done: bool,
 }
 
@@ -173,6 +181,7 @@ impl SessionStream {
             fetching: None,
             walk: Some(Walk::default()),
             failed,
+            unreadable: Vec::new(),
             done: false,
         }
     }
@@ -197,7 +206,7 @@ impl SessionStream {
             let page = sessions
                 .page(&params, Some(page_size), token, &mut walk, deadline)
                 .await;
-            (page.map(|page| (page.sessions, page.next_token)), walk)
+            (page, walk)
         }));
     }
 
@@ -211,8 +220,27 @@ impl SessionStream {
             self.fetching = None;
             self.walk = Some(walk);
             match outcome {
-                Ok((mut page, next)) => {
+                Ok(Decoded {
+                    value:
+                        ListSessionsResponse {
+                            sessions: mut page,
+                            next_token: next,
+                            ..
+                        },
+                    unreadable,
+                }) => {
                     self.matcher.filter(&mut page);
+                    let room = MAX_KEPT_UNREADABLE.saturating_sub(self.unreadable.len());
+                    self.unreadable.extend(
+                        unreadable
+                            .into_iter()
+                            .filter(|value| {
+                                page.iter().any(|session| {
+                                    value.session_id.as_deref() == Some(session.id.as_str())
+                                })
+                            })
+                            .take(room),
+                    );
                     self.next_token = next.map_or(NextPage::None, NextPage::After);
                     if page.is_empty() {
                         self.start_fetch();
@@ -230,6 +258,13 @@ impl SessionStream {
     /// The next session, `None` at the end; an error ends the stream.
     pub async fn next(&mut self) -> Option<Result<Session>> {
         std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+
+    /// The values of unexpected types found so far in the sessions of the pages read (see
+    /// [`Unreadable`]; its `session_id` names the row), taken out of the stream. At most 1,000 are
+    /// kept between two calls; each was also logged as a WARN when it was decoded.
+    pub fn take_unreadable(&mut self) -> Vec<Unreadable> {
+        std::mem::take(&mut self.unreadable)
     }
 
     /// Every remaining session, or the first error.

@@ -16,6 +16,7 @@ use deepidv_raw::{ResponseValue, types::ApiError};
 use crate::{
     Error, Result,
     client::ClientInner,
+    decode::{self, Decoded, Shape},
     error::{self, Operation, from_raw},
     logging,
 };
@@ -154,9 +155,9 @@ pub(crate) async fn send<T, F, Fut>(
     operation: Operation,
     deadline: Deadline,
     attempt: F,
-) -> Result<T>
+) -> Result<Decoded<T>>
 where
-    T: serde::Serialize,
+    T: serde::Serialize + serde::de::DeserializeOwned,
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
@@ -169,9 +170,9 @@ pub(crate) async fn send_tracked<T, F, Fut>(
     operation: Operation,
     deadline: Deadline,
     attempt: F,
-) -> (Result<T>, History)
+) -> (Result<Decoded<T>>, History)
 where
-    T: serde::Serialize,
+    T: serde::Serialize + serde::de::DeserializeOwned,
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
@@ -194,9 +195,9 @@ async fn attempts<T, F, Fut>(
     deadline: Deadline,
     mut attempt: F,
     span: &tracing::Span,
-) -> (Result<T>, History)
+) -> (Result<Decoded<T>>, History)
 where
-    T: serde::Serialize,
+    T: serde::Serialize + serde::de::DeserializeOwned,
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>>,
 {
@@ -224,7 +225,18 @@ where
                     span.record("request_id", id);
                 }
                 logging::body_if(client, "response", value.as_ref());
-                return (Ok(value.into_inner()), history);
+                return (Ok(Decoded::whole(value.into_inner())), history);
+            }
+            // A 2xx whose body the generated types refuse: decode it again, leaving out values of
+            // unexpected types outside the identifying fields.
+            Ok(Err(progenitor_client::Error::InvalidResponsePayload(body, first_error))) => {
+                match decode::leniently::<T>(operation, Shape::of(operation), &body, &first_error) {
+                    Ok(decoded) => {
+                        logging::body_if(client, "response", &decoded.value);
+                        return (Ok(decoded), history);
+                    }
+                    Err(error) => error,
+                }
             }
             Ok(Err(raw)) => from_raw(operation, raw, &client.api_key).await,
             Err(timeout) => {

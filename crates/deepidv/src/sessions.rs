@@ -5,6 +5,7 @@ use deepidv_raw::types;
 use crate::{
     Client, Error, Result, Session, SessionCreateInput, SessionListParams, SessionStatus,
     SessionStatusUpdate,
+    decode::Decoded,
     error::Operation,
     logging,
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
@@ -288,26 +289,29 @@ impl Sessions {
                 )
                 .await?;
             return Ok(PaginatedResponse {
-                data: page.sessions,
+                data: page.value.sessions,
                 total: None,
-                has_more: page.next_token.is_some(),
+                has_more: page.value.next_token.is_some(),
                 limit,
                 offset: 0,
-                next_token: page.next_token,
+                next_token: page.value.next_token,
+                unreadable: page.unreadable,
             });
         }
 
         let offset = params.offset.unwrap_or(0);
-        let finish = |data, has_more| PaginatedResponse {
+        let finish = |data, has_more, unreadable| PaginatedResponse {
             data,
             total: None,
             has_more,
             limit,
             offset,
             next_token: None,
+            unreadable,
         };
         let mut matcher = Matcher::new(&params);
-        let mut data = Vec::new();
+        let mut data: Vec<Session> = Vec::new();
+        let mut unreadable = Vec::new();
         let mut token = None;
         loop {
             let page = self
@@ -319,19 +323,31 @@ impl Sessions {
                     deadline,
                 )
                 .await?;
-            for session in page.sessions {
+            let kept_before = data.len();
+            let mut more = false;
+            for session in page.value.sessions {
                 if !matcher.keep(&session) {
                     continue;
                 }
                 if data.len() == limit as usize {
-                    return Ok(finish(data, true));
+                    more = true;
+                    break;
                 }
                 data.push(session);
             }
-            match page.next_token {
-                Some(_) if data.len() == limit as usize => return Ok(finish(data, true)),
+            // Only the unreadable values of the sessions returned.
+            let kept = &data[kept_before..];
+            unreadable.extend(page.unreadable.into_iter().filter(|value| {
+                kept.iter()
+                    .any(|session| value.session_id.as_deref() == Some(session.id.as_str()))
+            }));
+            match page.value.next_token {
+                _ if more => return Ok(finish(data, true, unreadable)),
+                Some(_) if data.len() == limit as usize => {
+                    return Ok(finish(data, true, unreadable));
+                }
                 Some(next) => token = Some(next),
-                None => return Ok(finish(data, false)),
+                None => return Ok(finish(data, false, unreadable)),
             }
         }
     }
@@ -408,14 +424,9 @@ impl Sessions {
             // Never after 401/402/403/404, which say nothing about the session's state.
             Err(error) if history.ambiguous && refuses_state(&error) => {
                 match self.retrieve_within(session_id, deadline).await {
-                    Ok(found) if found.session_record.status == SessionStatus::from(status) => {
-                        Ok(SessionRetrieveResult {
-                            session_record: found.session_record,
-                            user: None,
-                            sender_user: None,
-                            resource_links: Default::default(),
-                        })
-                    }
+                    Ok(found) if found.session_record.status == SessionStatus::from(status) => Ok(
+                        SessionRetrieveResult::record_only(found.session_record, found.unreadable),
+                    ),
                     _ => Err(error),
                 }
             }
@@ -433,7 +444,7 @@ impl Sessions {
         mut token: Option<String>,
         walk: &mut Walk,
         deadline: Deadline,
-    ) -> Result<types::ListSessionsResponse> {
+    ) -> Result<Decoded<types::ListSessionsResponse>> {
         let inner = self.client.inner();
         loop {
             walk.next_page(token.as_deref())?;
@@ -463,9 +474,9 @@ impl Sessions {
                 request.send()
             })
             .await?;
-            walk.check_token(page.next_token.as_deref())?;
-            match page.next_token {
-                Some(next) if page.sessions.is_empty() => token = Some(next),
+            walk.check_token(page.value.next_token.as_deref())?;
+            match &page.value.next_token {
+                Some(next) if page.value.sessions.is_empty() => token = Some(next.clone()),
                 _ => return Ok(page),
             }
         }

@@ -150,10 +150,15 @@ async fn retrieve_decodes_the_reference_record() {
 
     let record = &found.session_record;
     assert_eq!(record.status, SessionStatus::Submitted);
-    assert_eq!(record.type_, SessionType::Session);
-    assert_eq!(record.session_progress, SessionProgress::Completed);
+    assert_eq!(record.type_, Some(SessionType::Session));
+    assert_eq!(record.session_progress, Some(SessionProgress::Completed));
     assert_eq!(
-        record.created_at.to_datetime().unwrap().to_rfc3339(),
+        record
+            .created_at
+            .as_ref()
+            .and_then(|at| at.to_datetime())
+            .unwrap()
+            .to_rfc3339(),
         "2025-01-15T10:30:00+00:00"
     );
     assert_eq!(
@@ -404,7 +409,10 @@ async fn update_status_sends_the_published_example_body() {
         updated.session_record.external_id.as_deref(),
         Some("user-12345")
     );
-    assert_eq!(updated.session_record.type_, SessionType::Verification);
+    assert_eq!(
+        updated.session_record.type_,
+        Some(SessionType::Verification)
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,394 @@
+//! Leaf-tolerant decoding (sessions-contract §9.3): a response fails to decode only when the fields
+//! that identify and decide a session are unusable. Any other value of an unexpected JSON type is
+//! decoded as absent, reported once as a `tracing` WARN (its path and the expected type, never the
+//! value), and kept raw in the result's `unreadable` list, so nothing the server sent is lost.
+//!
+//! The typed decode runs first, as generated. Only when it fails is the body parsed into a
+//! `serde_json::Value` and decoded again, each time removing the value the decoder stopped at,
+//! until the rest decodes or an identifying field is the one at fault.
+
+use std::fmt::{self, Write as _};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::{Error, error::Operation, model::Unreadable};
+
+/// The most values one response may lose before it counts as unreadable as a whole.
+const MAX_REMOVALS: usize = 1_000;
+
+/// A decoded body and the values that were decoded as absent.
+#[derive(Debug)]
+pub(crate) struct Decoded<T> {
+    pub(crate) value: T,
+    pub(crate) unreadable: Vec<Unreadable>,
+}
+
+impl<T> Decoded<T> {
+    /// A body that decoded as it was.
+    pub(crate) fn whole(value: T) -> Self {
+        Self {
+            value,
+            unreadable: Vec::new(),
+        }
+    }
+}
+
+/// The shape of a body, which says which of its fields identify and decide a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// `{id, session_url, ...}`.
+    Created,
+    /// `{session_record: Session, ...}` (retrieve and update).
+    Record,
+    /// `{sessions: [Session], next_token}`.
+    Page,
+}
+
+impl Shape {
+    /// The shape of `operation`'s success body.
+    pub(crate) fn of(operation: Operation) -> Self {
+        match operation {
+            Operation::CreateSession => Shape::Created,
+            Operation::RetrieveSession | Operation::UpdateSessionStatus => Shape::Record,
+            Operation::ListSessions => Shape::Page,
+        }
+    }
+
+    /// Whether a failure at `path` fails the whole body.
+    fn is_identifying(self, path: &[Segment]) -> bool {
+        use Segment::{Index, Key};
+        let key = |segment: &Segment, names: &[&str]| matches!(segment, Key(name) if names.contains(&name.as_str()));
+        let record = |rest: &[Segment]| match rest {
+            [] => true,
+            [field] => key(field, &["id", "status"]),
+            _ => false,
+        };
+        match (self, path) {
+            (_, []) => true,
+            (Shape::Created, [field]) => key(field, &["id", "session_url"]),
+            (Shape::Record, [first, rest @ ..]) => key(first, &["session_record"]) && record(rest),
+            (Shape::Page, [first]) => key(first, &["sessions", "next_token"]),
+            (Shape::Page, [first, Index(_), rest @ ..]) => {
+                key(first, &["sessions"]) && record(rest)
+            }
+            _ => false,
+        }
+    }
+
+    /// The id of the session the value at `path` belongs to, if the body says.
+    fn session_id(self, body: &Value, path: &[Segment]) -> Option<String> {
+        let record = match (self, path) {
+            (Shape::Created, _) => body,
+            (Shape::Record, _) => &body["session_record"],
+            (Shape::Page, [_, Segment::Index(row), ..]) => &body["sessions"][*row],
+            (Shape::Page, _) => return None,
+        };
+        record.get("id")?.as_str().map(str::to_owned)
+    }
+}
+
+/// One step of a path into a JSON value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A path as `$.session_record.meta_data["Hold up 3 fingers"][2]`.
+struct JsonPath<'a>(&'a [Segment]);
+
+impl fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('$')?;
+        for segment in self.0 {
+            match segment {
+                Segment::Index(i) => write!(f, "[{i}]")?,
+                Segment::Key(key)
+                    if !key.is_empty()
+                        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                {
+                    write!(f, ".{key}")?;
+                }
+                Segment::Key(key) => write!(f, "[{}]", Value::String(key.clone()))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes `body` as `T` after the typed decode failed with `first_error`, leaving out values of
+/// unexpected types outside the identifying fields of `shape`.
+pub(crate) fn leniently<T: DeserializeOwned>(
+    operation: Operation,
+    shape: Shape,
+    body: &[u8],
+    first_error: &serde_json::Error,
+) -> Result<Decoded<T>, Error> {
+    let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+        return Err(Error::undecodable(
+            operation,
+            format!("the body is not JSON: {}", first_error),
+        ));
+    };
+    let mut unreadable = Vec::new();
+    while unreadable.len() < MAX_REMOVALS {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(typed) => {
+                return Ok(Decoded {
+                    value: typed,
+                    unreadable,
+                });
+            }
+            Err(error) => error,
+        };
+        let message = error.inner().to_string();
+        let mut path = segments(error.path());
+        if let Some(key) = deepidv_raw::MetaData::key_at_fault(&message) {
+            path.push(Segment::Key(key.to_owned()));
+        }
+        // The innermost value that can be removed: a hand-written type may report a key its
+        // input spells differently (meta_data's snake_case), and then the whole value goes.
+        let removed = loop {
+            if shape.is_identifying(&path) {
+                return Err(Error::undecodable(
+                    operation,
+                    format!(
+                        "{} does not fit the contract: {}",
+                        JsonPath(&path),
+                        expectation(&message)
+                    ),
+                ));
+            }
+            let session_id = shape.session_id(&value, &path);
+            if let Some(raw) = remove(&mut value, &path) {
+                break (raw, session_id);
+            }
+            path.pop();
+        };
+        let (raw, session_id) = removed;
+        let path = JsonPath(&path).to_string();
+        let expected = expectation(&message);
+        tracing::warn!(
+            operation = operation.as_str(),
+            path = %path,
+            expected = %expected,
+            "a value of an unexpected type was decoded as absent; it is kept in `unreadable`"
+        );
+        unreadable.push(Unreadable {
+            session_id,
+            path,
+            expected,
+            value: raw,
+        });
+    }
+    Err(Error::undecodable(
+        operation,
+        format!("more than {MAX_REMOVALS} values do not fit the contract"),
+    ))
+}
+
+fn segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
+    path.iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+            serde_path_to_error::Segment::Enum { variant } => Some(Segment::Key(variant.clone())),
+            serde_path_to_error::Segment::Unknown => None,
+        })
+        .collect()
+}
+
+/// What the decoder expected, from its message, without the value it quotes.
+fn expectation(message: &str) -> String {
+    let text = crate::error::without_quoted_values(message);
+    let expected = match text.split_once("expected ") {
+        Some((_, expected)) => expected,
+        None => &text,
+    };
+    crate::error::one_line(expected)
+}
+
+/// Takes the value at `path` out of `value`: an object member is removed (so that its field
+/// takes its default), an array element is removed from the array.
+fn remove(value: &mut Value, path: &[Segment]) -> Option<Value> {
+    let (last, parents) = path.split_last()?;
+    let mut parent = value;
+    for segment in parents {
+        parent = match (segment, parent) {
+            (Segment::Key(key), Value::Object(map)) => map.get_mut(key)?,
+            (Segment::Index(i), Value::Array(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    match (last, parent) {
+        // meta_data reports its keys camelCased; the body may spell them in snake_case.
+        (Segment::Key(key), Value::Object(map)) => map.remove(key).or_else(|| {
+            let spelled = map
+                .keys()
+                .find(|candidate| same_words(candidate, key))?
+                .clone();
+            map.remove(&spelled)
+        }),
+        (Segment::Index(i), Value::Array(items)) if *i < items.len() => Some(items.remove(*i)),
+        _ => None,
+    }
+}
+
+/// Whether two keys differ only in casing and underscores (`applicant_view_time`,
+/// `applicantViewTime`).
+fn same_words(a: &str, b: &str) -> bool {
+    let words = |key: &str| {
+        key.chars()
+            .filter(|c| *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect::<String>()
+    };
+    words(a) == words(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use deepidv_raw::types::{ListSessionsResponse, RetrieveSessionResponse};
+    use serde_json::json;
+
+    use super::*;
+
+    fn retrieve(body: Value) -> Result<Decoded<RetrieveSessionResponse>, Error> {
+        let bytes = body.to_string().into_bytes();
+        let first = serde_json::from_slice::<RetrieveSessionResponse>(&bytes)
+            .err()
+            .unwrap_or_else(|| serde_json::from_str::<u8>("x").unwrap_err());
+        leniently(Operation::RetrieveSession, Shape::Record, &bytes, &first)
+    }
+
+    #[test]
+    fn a_leaf_of_the_wrong_type_is_absent_and_kept() {
+        let decoded = retrieve(json!({
+            "session_record": {"id": "s1", "status": "VERIFIED", "external_id": 42,
+                "workflow_steps": ["ID_VERIFICATION", 7],
+                "analysis_data": {"faceliveness_score": "high"}},
+            "user": {"email": ["a@b.co"]},
+        }))
+        .unwrap();
+        let record = &decoded.value.session_record;
+        assert_eq!(record.id, "s1");
+        assert_eq!(record.external_id, None);
+        assert_eq!(
+            record.workflow_steps,
+            Some(vec!["ID_VERIFICATION".to_owned()])
+        );
+        let found: Vec<(&str, &Value)> = decoded
+            .unreadable
+            .iter()
+            .map(|u| (u.path.as_str(), &u.value))
+            .collect();
+        assert!(
+            found.contains(&("$.session_record.external_id", &json!(42))),
+            "{found:?}"
+        );
+        assert!(found.contains(&("$.session_record.workflow_steps[1]", &json!(7))));
+        assert!(found.contains(&(
+            "$.session_record.analysis_data.faceliveness_score",
+            &json!("high")
+        )));
+        assert!(found.contains(&("$.user.email", &json!(["a@b.co"]))));
+        assert!(
+            decoded
+                .unreadable
+                .iter()
+                .all(|u| u.session_id.as_deref() == Some("s1"))
+        );
+        let expected = &decoded.unreadable[0].expected;
+        assert!(
+            !expected.contains("42") && !expected.is_empty(),
+            "{expected}"
+        );
+    }
+
+    #[test]
+    fn identifying_fields_still_fail() {
+        for body in [
+            json!({"session_record": {"id": 7, "status": "VERIFIED"}}),
+            json!({"session_record": {"id": "s1", "status": ["VERIFIED"]}}),
+            json!({"session_record": {"status": "VERIFIED"}}),
+            json!({"session_record": "s1"}),
+            json!([]),
+        ] {
+            let e = retrieve(body.clone()).unwrap_err();
+            assert!(matches!(e, Error::Decode { .. }), "{body}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_meta_data_key_goes_alone_in_either_casing() {
+        for key in ["applicantViewTime", "applicant_view_time"] {
+            let decoded = retrieve(json!({"session_record": {"id": "s1", "status": "PENDING",
+                "meta_data": {key: true, "applicantSubmissionBrowser": "Firefox"}}}))
+            .unwrap();
+            let meta = decoded.value.session_record.meta_data.unwrap();
+            assert_eq!(
+                meta.applicant_submission_browser.as_deref(),
+                Some("Firefox")
+            );
+            assert_eq!(decoded.unreadable.len(), 1);
+            assert_eq!(decoded.unreadable[0].value, json!(true));
+        }
+    }
+
+    #[test]
+    fn list_rows_name_their_session_and_a_bad_row_id_fails_the_page() {
+        let body = json!({"sessions": [
+            {"id": "a", "status": "PENDING", "created_at": {"at": 1}},
+            {"id": "b", "status": "VERIFIED", "type": 3},
+        ], "next_token": null});
+        let bytes = body.to_string().into_bytes();
+        let first = serde_json::from_slice::<ListSessionsResponse>(&bytes).unwrap_err();
+        let decoded: Decoded<ListSessionsResponse> =
+            leniently(Operation::ListSessions, Shape::Page, &bytes, &first).unwrap();
+        assert_eq!(decoded.value.sessions.len(), 2);
+        let ids: Vec<_> = decoded
+            .unreadable
+            .iter()
+            .map(|u| (u.session_id.as_deref(), u.path.as_str()))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                (Some("a"), "$.sessions[0].created_at"),
+                (Some("b"), "$.sessions[1].type")
+            ]
+        );
+        for bad in [
+            json!({"sessions": [{"id": false, "status": "PENDING"}]}),
+            json!({"sessions": [{"id": "a", "status": "PENDING"}], "next_token": 5}),
+            json!({"sessions": {"id": "a"}}),
+        ] {
+            let bytes = bad.to_string().into_bytes();
+            let first = serde_json::from_slice::<ListSessionsResponse>(&bytes).unwrap_err();
+            assert!(
+                leniently::<ListSessionsResponse>(
+                    Operation::ListSessions,
+                    Shape::Page,
+                    &bytes,
+                    &first
+                )
+                .is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_quote_keys_that_are_not_identifiers() {
+        let path = [
+            Segment::Key("resource_links".into()),
+            Segment::Key("Hold up 3 fingers".into()),
+            Segment::Index(2),
+        ];
+        assert_eq!(
+            JsonPath(&path).to_string(),
+            r#"$.resource_links["Hold up 3 fingers"][2]"#
+        );
+    }
+}
