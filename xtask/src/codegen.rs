@@ -14,8 +14,12 @@ use std::{
 
 use quote::ToTokens;
 
-/// The committed snapshot, relative to the workspace root.
-const SNAPSHOT: &str = "crates/deepidv-raw/generated-api.txt";
+/// The committed snapshot.
+const SNAPSHOT: Snapshot = Snapshot {
+    command: "codegen",
+    what: "the generated public API",
+    path: "crates/deepidv-raw/generated-api.txt",
+};
 
 pub fn run(root: &Path, args: &[String]) -> ExitCode {
     let check = args.iter().any(|a| a == "--check");
@@ -51,11 +55,43 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let snapshot = root.join(SNAPSHOT);
     if check {
-        let committed = std::fs::read_to_string(&snapshot).unwrap_or_default();
+        return SNAPSHOT.check(root, &surface);
+    }
+    if let Err(code) = SNAPSHOT.write(root, &surface) {
+        return code;
+    }
+    println!(
+        "codegen: {} and {} written ({} lines)",
+        out.join("deepidv_raw.rs").display(),
+        SNAPSHOT.path,
+        surface.lines().count()
+    );
+    ExitCode::SUCCESS
+}
+
+/// A committed listing of a public API, kept up to date by `cargo xtask <command>`.
+pub(crate) struct Snapshot {
+    /// The xtask command that writes it.
+    pub command: &'static str,
+    /// What it lists, for messages ("the generated public API").
+    pub what: &'static str,
+    /// The file, relative to the workspace root.
+    pub path: &'static str,
+}
+
+impl Snapshot {
+    /// Compares `surface` with the committed file: success when equal, else the removed (`-`) and
+    /// added (`+`) lines and what to run, and failure.
+    pub(crate) fn check(&self, root: &Path, surface: &str) -> ExitCode {
+        let Snapshot {
+            command,
+            what,
+            path,
+        } = self;
+        let committed = std::fs::read_to_string(root.join(path)).unwrap_or_default();
         if committed == surface {
-            println!("codegen: the generated public API matches {SNAPSHOT}");
+            println!("{command}: {what} matches {path}");
             return ExitCode::SUCCESS;
         }
         let (old, new): (Vec<&str>, Vec<&str>) =
@@ -67,24 +103,23 @@ pub fn run(root: &Path, args: &[String]) -> ExitCode {
             eprintln!("+ {line}");
         }
         eprintln!(
-            "codegen: the generated public API differs from {SNAPSHOT}; run `cargo xtask codegen` and commit it"
+            "{command}: {what} differs from {path}; run `cargo xtask {command}` and commit it"
         );
-        return ExitCode::FAILURE;
+        ExitCode::FAILURE
     }
-    if let Err(e) = std::fs::write(&snapshot, &surface) {
-        eprintln!("codegen: cannot write {}: {e}", snapshot.display());
-        return ExitCode::from(2);
+
+    /// Writes `surface` to the committed file; on failure says why and returns exit code 2.
+    pub(crate) fn write(&self, root: &Path, surface: &str) -> Result<(), ExitCode> {
+        let file = root.join(self.path);
+        std::fs::write(&file, surface).map_err(|e| {
+            eprintln!("{}: cannot write {}: {e}", self.command, file.display());
+            ExitCode::from(2)
+        })
     }
-    println!(
-        "codegen: {} and {SNAPSHOT} written ({} lines)",
-        out.join("deepidv_raw.rs").display(),
-        surface.lines().count()
-    );
-    ExitCode::SUCCESS
 }
 
 /// Builds deepidv-raw and returns the generated file in its `OUT_DIR`.
-fn generated_file(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn generated_file(root: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(root)
@@ -123,17 +158,22 @@ pub fn surface(code: &str) -> Result<String, syn::Error> {
     let file = syn::parse_file(code)?;
     let mut lines = Vec::new();
     items(&file.items, "", &mut lines);
-    lines.sort();
-    lines.dedup();
-    Ok(lines.join("\n") + "\n")
+    Ok(sorted(lines))
 }
 
-fn is_public(vis: &syn::Visibility) -> bool {
+/// The lines of a snapshot: sorted, without duplicates, each ending in a newline.
+pub(crate) fn sorted(mut lines: Vec<String>) -> String {
+    lines.sort();
+    lines.dedup();
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+pub(crate) fn is_public(vis: &syn::Visibility) -> bool {
     matches!(vis, syn::Visibility::Public(_))
 }
 
 /// Tokens as compact text: `:: std :: string :: String` becomes `::std::string::String`.
-fn text(tokens: &impl ToTokens) -> String {
+pub(crate) fn text(tokens: &impl ToTokens) -> String {
     let raw = tokens.to_token_stream().to_string();
     let mut out = raw
         .replace(" :: ", "::")
@@ -151,6 +191,149 @@ fn text(tokens: &impl ToTokens) -> String {
     out.replace(" (", "(").replace("( ", "(").replace(" )", ")")
 }
 
+/// `#[non_exhaustive]`, as a mark.
+const NON_EXHAUSTIVE: &str = "#[non_exhaustive]";
+
+/// The attributes that change what a user can do with an item, as marks for the start of its
+/// lines: `#[cfg(..)]`, `#[doc(hidden)]`, `#[non_exhaustive]`, in the item's order.
+pub(crate) fn marks(attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut marks = Vec::new();
+    for attr in attrs {
+        let path = attr.path();
+        if path.is_ident("non_exhaustive") {
+            marks.push(NON_EXHAUSTIVE.to_owned());
+        } else if let syn::Meta::List(list) = &attr.meta {
+            if path.is_ident("cfg") {
+                marks.push(format!("#[cfg({})]", text(&list.tokens)));
+            } else if path.is_ident("doc") && list.tokens.to_string() == "hidden" {
+                marks.push("#[doc(hidden)]".to_owned());
+            }
+        }
+    }
+    marks
+}
+
+/// The marks of an item that also hold for its fields, variants and methods: all but
+/// `#[non_exhaustive]`.
+pub(crate) fn inherited(outer: &[String], attrs: &[syn::Attribute]) -> Vec<String> {
+    let mut all = outer.to_vec();
+    all.extend(marks(attrs).into_iter().filter(|m| m != NON_EXHAUSTIVE));
+    all
+}
+
+/// Marks as the start of a line: each once, each followed by a space.
+pub(crate) fn prefix(outer: &[String], attrs: &[syn::Attribute]) -> String {
+    let mut all = outer.to_vec();
+    all.extend(marks(attrs));
+    let mut seen = Vec::new();
+    for mark in all {
+        if !seen.contains(&mark) {
+            seen.push(mark);
+        }
+    }
+    seen.iter().map(|mark| format!("{mark} ")).collect()
+}
+
+/// `struct PATH<..>` and a `field` line per public field. `outer` are the marks the struct
+/// inherits (its module's `cfg`, say).
+pub(crate) fn struct_lines(
+    model: &syn::ItemStruct,
+    path: &str,
+    outer: &[String],
+    lines: &mut Vec<String>,
+) {
+    let name = format!("{path}{}", text(&model.generics));
+    lines.push(format!("{}struct {name}", prefix(outer, &model.attrs)));
+    let inner = inherited(outer, &model.attrs);
+    for (index, field) in model.fields.iter().enumerate() {
+        if !is_public(&field.vis) {
+            continue;
+        }
+        let field_name = field
+            .ident
+            .as_ref()
+            .map_or_else(|| index.to_string(), ToString::to_string);
+        lines.push(format!(
+            "{}field {name}.{field_name}: {}",
+            prefix(&inner, &field.attrs),
+            text(&field.ty)
+        ));
+    }
+}
+
+/// `enum PATH<..>` and a `variant` line per variant, with its fields and discriminant.
+pub(crate) fn enum_lines(
+    choice: &syn::ItemEnum,
+    path: &str,
+    outer: &[String],
+    lines: &mut Vec<String>,
+) {
+    lines.push(format!(
+        "{}enum {path}{}",
+        prefix(outer, &choice.attrs),
+        text(&choice.generics)
+    ));
+    let inner = inherited(outer, &choice.attrs);
+    for variant in &choice.variants {
+        let discriminant = variant
+            .discriminant
+            .as_ref()
+            .map(|(_, value)| format!(" = {}", text(value)))
+            .unwrap_or_default();
+        lines.push(format!(
+            "{}variant {path}::{}{}{discriminant}",
+            prefix(&inner, &variant.attrs),
+            variant.ident,
+            fields_text(&variant.fields)
+        ));
+    }
+}
+
+/// A variant's fields without their attributes (docs, `#[source]`): `(T, U)` or `{ a: T }`.
+fn fields_text(fields: &syn::Fields) -> String {
+    match fields {
+        syn::Fields::Unit => String::new(),
+        syn::Fields::Unnamed(unnamed) => {
+            let types: Vec<String> = unnamed.unnamed.iter().map(|f| text(&f.ty)).collect();
+            format!("({})", types.join(", "))
+        }
+        syn::Fields::Named(named) => {
+            let fields: Vec<String> = named
+                .named
+                .iter()
+                .map(|f| {
+                    let name = f
+                        .ident
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default();
+                    format!("{name}: {}", text(&f.ty))
+                })
+                .collect();
+            format!(" {{ {} }}", fields.join(", "))
+        }
+    }
+}
+
+/// `type PATH<..> = T`.
+pub(crate) fn alias_line(alias: &syn::ItemType, path: &str, outer: &[String]) -> String {
+    format!(
+        "{}type {path}{} = {}",
+        prefix(outer, &alias.attrs),
+        text(&alias.generics),
+        text(&alias.ty)
+    )
+}
+
+/// `fn PATH: fn name(..) -> T`: the signature as written, under the name a user calls it by.
+pub(crate) fn fn_line(function: &syn::ItemFn, path: &str, outer: &[String]) -> String {
+    format!(
+        "{}fn {path}: {}",
+        prefix(outer, &function.attrs),
+        text(&function.sig)
+    )
+}
+
 fn items(list: &[syn::Item], prefix: &str, lines: &mut Vec<String>) {
     for item in list {
         match item {
@@ -160,42 +343,20 @@ fn items(list: &[syn::Item], prefix: &str, lines: &mut Vec<String>) {
                 }
             }
             syn::Item::Struct(model) if is_public(&model.vis) => {
-                let name = format!("{prefix}{}{}", model.ident, text(&model.generics));
-                let attrs: Vec<String> = model
-                    .attrs
-                    .iter()
-                    .filter(|a| a.path().is_ident("non_exhaustive"))
-                    .map(|_| "#[non_exhaustive] ".to_owned())
-                    .collect();
-                lines.push(format!("{}struct {name}", attrs.concat()));
-                for field in model.fields.iter().filter(|f| is_public(&f.vis)) {
-                    let field_name = field
-                        .ident
-                        .as_ref()
-                        .map_or_else(|| "0".to_owned(), ToString::to_string);
-                    lines.push(format!("field {name}.{field_name}: {}", text(&field.ty)));
-                }
+                struct_lines(model, &format!("{prefix}{}", model.ident), &[], lines);
             }
             syn::Item::Enum(choice) if is_public(&choice.vis) => {
-                let name = format!("{prefix}{}", choice.ident);
-                lines.push(format!("enum {name}"));
-                for variant in &choice.variants {
-                    lines.push(format!(
-                        "variant {name}::{}{}",
-                        variant.ident,
-                        text(&variant.fields)
-                    ));
-                }
+                enum_lines(choice, &format!("{prefix}{}", choice.ident), &[], lines);
             }
             syn::Item::Type(alias) if is_public(&alias.vis) => {
-                lines.push(format!(
-                    "type {prefix}{} = {}",
-                    alias.ident,
-                    text(&alias.ty)
-                ));
+                lines.push(alias_line(alias, &format!("{prefix}{}", alias.ident), &[]));
             }
             syn::Item::Fn(function) if is_public(&function.vis) => {
-                lines.push(format!("fn {prefix}{}", text(&function.sig)));
+                lines.push(fn_line(
+                    function,
+                    &format!("{prefix}{}", function.sig.ident),
+                    &[],
+                ));
             }
             syn::Item::Impl(block) => {
                 let self_type = text(&block.self_ty);

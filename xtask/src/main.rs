@@ -11,6 +11,7 @@ mod codegen;
 mod contract;
 mod drift;
 mod msrv;
+mod public_api;
 mod spec_rules;
 
 const USAGE: &str = "\
@@ -25,6 +26,11 @@ commands:
                       copy the generated client out of OUT_DIR (default target/codegen) and
                       write its public surface to crates/deepidv-raw/generated-api.txt, or with
                       --check fail if that committed snapshot is out of date
+  public-api [--check]
+                      list the public API of the deepidv facade as its users name it (every
+                      item, field, variant, method and trait impl, re-exports resolved into
+                      deepidv-raw) in crates/deepidv/public-api.txt, or with --check fail if
+                      that committed snapshot is out of date
   contract            Redocly lint; the client through Prism's validating proxy in front of
                       deepidv-mock; the client against Prism's dynamic mock
                       (needs `npm ci --prefix xtask/node`)
@@ -52,6 +58,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("api-diff") => api_diff::run(&workspace_root(), &args[1..]),
         Some("codegen") => codegen::run(&workspace_root(), &args[1..]),
+        Some("public-api") => public_api::run(&workspace_root(), &args[1..]),
         Some("contract") => contract::run(&workspace_root()),
         Some("msrv") => msrv::run(&workspace_root()),
         Some("drift") => drift::run(&workspace_root()),
