@@ -7,7 +7,10 @@
 //! `serde_json::Value` and decoded again, each time removing the value the decoder stopped at,
 //! until the rest decodes or an identifying field is the one at fault.
 
-use std::fmt::{self, Write as _};
+use std::{
+    collections::HashMap,
+    fmt::{self, Write as _},
+};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -132,6 +135,9 @@ pub(crate) fn leniently<T: DeserializeOwned>(
         ));
     };
     let mut unreadable = Vec::new();
+    // Array elements removed so far, by the (original) path of their array: later errors in the
+    // same array report shifted indices, and the caller must see the indices of the body it got.
+    let mut removed_elements: HashMap<String, Vec<usize>> = HashMap::new();
     while unreadable.len() < MAX_REMOVALS {
         let error = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(typed) => {
@@ -167,7 +173,7 @@ pub(crate) fn leniently<T: DeserializeOwned>(
             path.pop();
         };
         let (raw, session_id) = removed;
-        let path = JsonPath(&path).to_string();
+        let path = as_sent(&path, &mut removed_elements);
         let expected = expectation(&message);
         tracing::warn!(
             operation = operation.as_str(),
@@ -186,6 +192,34 @@ pub(crate) fn leniently<T: DeserializeOwned>(
         operation,
         format!("more than {MAX_REMOVALS} values do not fit the contract"),
     ))
+}
+
+/// The path of a value just removed, with indices as in the body as sent; records the removal
+/// when it is an array element.
+fn as_sent(path: &[Segment], removed_elements: &mut HashMap<String, Vec<usize>>) -> String {
+    let mut original = Vec::with_capacity(path.len());
+    for (depth, segment) in path.iter().enumerate() {
+        let segment = match segment {
+            Segment::Index(i) => {
+                let array = JsonPath(&original).to_string();
+                let earlier = removed_elements.entry(array).or_default();
+                let mut index = *i;
+                for removed in earlier.iter() {
+                    if *removed <= index {
+                        index += 1;
+                    }
+                }
+                if depth + 1 == path.len() {
+                    earlier.push(index);
+                    earlier.sort_unstable();
+                }
+                Segment::Index(index)
+            }
+            key => key.clone(),
+        };
+        original.push(segment);
+    }
+    JsonPath(&original).to_string()
 }
 
 fn segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
@@ -303,6 +337,30 @@ mod tests {
         assert!(
             !expected.contains("42") && !expected.is_empty(),
             "{expected}"
+        );
+    }
+
+    #[test]
+    fn removed_array_elements_are_reported_at_their_index_as_sent() {
+        let decoded = retrieve(json!({"session_record": {"id": "s1", "status": "PENDING",
+            "workflow_steps": [1, "ID_VERIFICATION", 2, 3, "FACE_LIVENESS"]}}))
+        .unwrap();
+        let paths: Vec<(&str, &Value)> = decoded
+            .unreadable
+            .iter()
+            .map(|u| (u.path.as_str(), &u.value))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("$.session_record.workflow_steps[0]", &json!(1)),
+                ("$.session_record.workflow_steps[2]", &json!(2)),
+                ("$.session_record.workflow_steps[3]", &json!(3)),
+            ]
+        );
+        assert_eq!(
+            decoded.value.session_record.workflow_steps,
+            Some(vec!["ID_VERIFICATION".to_owned(), "FACE_LIVENESS".to_owned()])
         );
     }
 

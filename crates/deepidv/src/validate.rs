@@ -143,8 +143,15 @@ fn phone(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// An absolute https URL with a host.
+/// An absolute https URL with a host, spelled `https://` in lowercase (as the spec's pattern and
+/// the mock require; deviation 5 in `openapi.yaml`).
 fn https_url(field: &str, value: &str) -> Result<()> {
+    if !value.starts_with("https://") {
+        return Err(Error::invalid(
+            field,
+            "must start with `https://` (lowercase)",
+        ));
+    }
     let url = url::Url::parse(value)
         .map_err(|e| Error::invalid(field, format!("is not an absolute URL: {e}")))?;
     if url.scheme() != "https" {

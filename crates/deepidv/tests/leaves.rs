@@ -98,11 +98,30 @@ fn replacements(original: &Value) -> Vec<Value> {
 }
 
 /// Whether `mutated`, placed at `path`, can still be found: decoded as absent (null), present
-/// in the typed view (`typed`, serialized back), or kept raw in `unreadable`.
+/// in the typed view (`typed`, serialized back), kept raw in `unreadable` (itself, or inside a
+/// value removed around it), or, for a list or an object, every part of it so.
 fn reachable(mutated: &Value, path: &[Step], typed: &Value, unreadable: &[Unreadable]) -> bool {
-    if mutated.is_null() {
+    if mutated.is_null() || found(mutated, path, typed, unreadable) {
         return true;
     }
+    let part = |step: Step, value: &Value| {
+        let mut inner = path.to_vec();
+        inner.push(step);
+        reachable(value, &inner, typed, unreadable)
+    };
+    match mutated {
+        Value::Array(items) if !items.is_empty() => items
+            .iter()
+            .enumerate()
+            .all(|(i, item)| part(Step::Index(i), item)),
+        Value::Object(map) if !map.is_empty() => map
+            .iter()
+            .all(|(key, member)| part(Step::Key(key.clone()), member)),
+        _ => false,
+    }
+}
+
+fn found(mutated: &Value, path: &[Step], typed: &Value, unreadable: &[Unreadable]) -> bool {
     if let Some(found) = at(typed, path) {
         // A timestamp keeps a number as its text.
         if found == mutated || found.as_str() == Some(mutated.to_string().as_str()) {

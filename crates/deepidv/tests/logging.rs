@@ -82,6 +82,19 @@ async fn flow(log_bodies: bool) -> String {
         .build()
         .unwrap();
     sandbox.sessions().retrieve("test_verified").await.unwrap();
+    // A value of an unexpected type: a WARN with its path and the expected type, not the value.
+    let mut odd: serde_json::Value = serde_json::from_str(include_str!(
+        "fixtures/retrieve-session.response.json"
+    ))
+    .unwrap();
+    odd["session_record"]["analysis_data"]["faceliveness_score"] = "SECRET-SCORE-TEXT".into();
+    mock.inject(
+        Fault::status(200)
+            .body("application/json", odd.to_string())
+            .on(Operation::RetrieveSession),
+    );
+    let found = sessions.retrieve(&created.id).await.unwrap();
+    assert_eq!(found.unreadable.len(), 1);
 
     let all = captured.0.lock().unwrap();
     let text = String::from_utf8_lossy(&all[before..]).into_owned();
@@ -102,6 +115,7 @@ async fn flow(log_bodies: bool) -> String {
         "JOHN",
         "SPRINGFIELD",
         "JOHNSON,ROBERT",
+        "SECRET-SCORE-TEXT",
     ] {
         assert!(!text.contains(secret), "{secret:?} was logged:\n{text}");
     }
@@ -120,6 +134,9 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
         "status=503",
         "request_id=\"req-flow-503\"",
         "outcome=\"not_found\"",
+        "WARN",
+        "path=$.session_record.analysis_data.faceliveness_score",
+        "expected=f64",
     ] {
         assert!(
             plain.contains(expected),

@@ -155,6 +155,11 @@ async fn bad_inputs_are_refused_before_sending() {
             "redirect_url",
         ),
         (
+            "upper-case scheme (deviation 5: the spec's pattern and the mock refuse it too)",
+            with(|i| i.redirect_url("HTTPS://example.com/done")),
+            "redirect_url",
+        ),
+        (
             "zero hours",
             with(|i| i.expires_in_hours(0)),
             "expires_in_hours",
