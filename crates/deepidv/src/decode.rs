@@ -360,7 +360,10 @@ mod tests {
         );
         assert_eq!(
             decoded.value.session_record.workflow_steps,
-            Some(vec!["ID_VERIFICATION".to_owned(), "FACE_LIVENESS".to_owned()])
+            Some(vec![
+                "ID_VERIFICATION".to_owned(),
+                "FACE_LIVENESS".to_owned()
+            ])
         );
     }
 

@@ -166,22 +166,24 @@ fn https_url(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// An ISO-8601 date (`2025-01-15`) or date-time, with or without an offset
-/// (`2025-01-15T10:30:00Z`, `2025-01-15T10:30:00.000+0200`, `2025-01-15T10:30:00`).
+/// What a list date must be, in the words the mock uses too.
+pub(crate) const DATE_RULE: &str = "must be an RFC 3339 date-time with `Z` or an offset (2025-01-15T10:30:00Z) or a date (2025-01-15)";
+
+/// An RFC 3339 date-time with `Z` or a `±hh:mm` offset (`2025-01-15T10:30:00Z`,
+/// `2025-01-15T10:30:00.000+02:00`), or a plain date (`2025-01-15`): exactly what deepidv-mock
+/// accepts, and what the API reference shows.
 fn date(field: &str, value: &str) -> Result<()> {
     text(field, value)?;
-    let parses = chrono::DateTime::parse_from_rfc3339(value).is_ok()
-        || chrono::DateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f%z").is_ok()
-        || chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f").is_ok()
-        || chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok();
+    // chrono alone would also take `2025-1-5`: a plain date is exactly `YYYY-MM-DD`.
+    let plain_date = value.len() == 10
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
+        && chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").is_ok();
+    let parses = plain_date || chrono::DateTime::parse_from_rfc3339(value).is_ok();
     if !parses {
-        return Err(Error::invalid(
-            field,
-            format!(
-                "`{}` is not an ISO-8601 date or date-time (e.g. 2025-01-15 or 2025-01-15T10:30:00Z)",
-                one_line(value)
-            ),
-        ));
+        return Err(Error::invalid(field, DATE_RULE));
     }
     Ok(())
 }
@@ -241,12 +243,19 @@ mod tests {
             "2025-01-15",
             "2025-01-15T10:30:00Z",
             "2025-01-15T10:30:00.000+02:00",
-            "2025-01-15T10:30:00",
-            "2025-01-15T10:30:00.000+0200",
         ] {
             assert!(date("start_date", good).is_ok(), "{good}");
         }
-        for bad in ["yesterday", "2025-13-01", "15/01/2025", "", "2025-01-15\nx"] {
+        for bad in [
+            "yesterday",
+            "2025-13-01",
+            "15/01/2025",
+            "",
+            "2025-01-15\nx",
+            "2025-01-15T10:30:00",
+            "2025-01-15T10:30:00.000+0200",
+            "2025-1-5",
+        ] {
             assert!(date("start_date", bad).is_err(), "{bad}");
         }
     }

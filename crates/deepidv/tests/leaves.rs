@@ -23,8 +23,7 @@ struct Current(Arc<Mutex<Vec<u8>>>);
 
 impl Respond for Current {
     fn respond(&self, _: &Request) -> ResponseTemplate {
-        ResponseTemplate::new(200)
-            .set_body_raw(self.0.lock().unwrap().clone(), "application/json")
+        ResponseTemplate::new(200).set_body_raw(self.0.lock().unwrap().clone(), "application/json")
     }
 }
 
@@ -137,10 +136,11 @@ fn found(mutated: &Value, path: &[Step], typed: &Value, unreadable: &[Unreadable
         if !(rest.is_empty() || rest.starts_with('.') || rest.starts_with('[')) {
             return false;
         }
-        let depth = path.len() - (0..=path.len())
-            .rev()
-            .find(|&n| json_path(&path[..n]) == value.path)
-            .map_or(path.len(), |n| path.len() - n);
+        let depth = path.len()
+            - (0..=path.len())
+                .rev()
+                .find(|&n| json_path(&path[..n]) == value.path)
+                .map_or(path.len(), |n| path.len() - n);
         at(&value.value, &path[depth..]) == Some(mutated)
     })
 }
@@ -183,9 +183,7 @@ async fn every_leaf_of_the_published_record_survives_every_type() {
     let sessions = client.sessions();
     let mut paths = Vec::new();
     leaves(&record, &mut Vec::new(), &mut paths);
-    let identifying = |path: &[Step]| {
-        matches!(path, [Step::Key(a), Step::Key(b)] if a == "session_record" && (b == "id" || b == "status"))
-    };
+    let identifying = |path: &[Step]| matches!(path, [Step::Key(a), Step::Key(b)] if a == "session_record" && (b == "id" || b == "status"));
     let mut counts = Counts::default();
     let mut problems = Vec::new();
     for path in &paths {
@@ -226,8 +224,17 @@ async fn every_leaf_of_the_published_record_survives_every_type() {
         }
     }
     eprintln!("retrieve record: {} leaves, {counts:?}", paths.len());
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
-    assert!(paths.len() > 300, "the published record has {} leaves", paths.len());
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+    assert!(
+        paths.len() > 300,
+        "the published record has {} leaves",
+        paths.len()
+    );
     // `id` and `status` are strings: five other types each.
     assert_eq!(counts.failed, 10);
 }
@@ -276,7 +283,8 @@ async fn every_leaf_of_the_published_list_page_survives_every_type() {
                     }
                     for (row, session) in found.data.iter().enumerate() {
                         let row_in = &page["sessions"][row];
-                        if session.id != row_in["id"] || session.status.to_string() != row_in["status"]
+                        if session.id != row_in["id"]
+                            || session.status.to_string() != row_in["status"]
                         {
                             problems.push(format!("{where_}: row {row} changed identity"));
                         }
@@ -290,6 +298,11 @@ async fn every_leaf_of_the_published_list_page_survives_every_type() {
         }
     }
     eprintln!("list page: {} leaves, {counts:?}", paths.len());
-    assert!(problems.is_empty(), "{} problems:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
     assert_eq!(counts.failed, expected_failures);
 }

@@ -83,10 +83,8 @@ async fn flow(log_bodies: bool) -> String {
         .unwrap();
     sandbox.sessions().retrieve("test_verified").await.unwrap();
     // A value of an unexpected type: a WARN with its path and the expected type, not the value.
-    let mut odd: serde_json::Value = serde_json::from_str(include_str!(
-        "fixtures/retrieve-session.response.json"
-    ))
-    .unwrap();
+    let mut odd: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/retrieve-session.response.json")).unwrap();
     odd["session_record"]["analysis_data"]["faceliveness_score"] = "SECRET-SCORE-TEXT".into();
     mock.inject(
         Fault::status(200)

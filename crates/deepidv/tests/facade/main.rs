@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agreement;
 mod config;
 mod decoding;
 mod errors;
