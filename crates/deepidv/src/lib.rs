@@ -63,7 +63,7 @@
 //!   your program builds before that, with no provider of its own, panics. Install a provider at
 //!   the top of `main` (`rustls::crypto::ring::default_provider().install_default()`) if you choose it.
 //! - `native-tls`: TLS through the platform's library (OpenSSL, Schannel, Security.framework).
-//! - `testing`: [`testing`], a client with test-friendly settings for your own tests (no extra
+//! - `testing`: the `deepidv::testing` module, a client with test-friendly settings for your own tests (no extra
 //!   dependency; enable it in `[dev-dependencies]`).
 
 #![deny(missing_docs)]

@@ -38,18 +38,14 @@ pub use deepidv_raw::types::error::ConversionError;
 /// that the required ones are set (a [`ConversionError`] otherwise).
 ///
 /// ```
-/// use deepidv::{Session, SessionProgress, SessionStatus, SessionType};
+/// use deepidv::{Session, SessionStatus, SessionType, Timestamp};
 ///
+/// // `id` and `status` are required; every other field is optional.
 /// let session: Session = Session::builder()
 ///     .id("s1")
-///     .organization_id("org_1")
-///     .user_id("usr_1")
-///     .sender_user_id("usr_2")
 ///     .status(SessionStatus::Submitted)
-///     .type_(SessionType::Session)
-///     .session_progress(SessionProgress::Completed)
-///     .created_at(deepidv::Timestamp::new("2025-01-15T10:30:00.000Z"))
-///     .updated_at(deepidv::Timestamp::new("2025-01-15T10:45:00.000Z"))
+///     .type_(Some(SessionType::Session))
+///     .created_at(Some(Timestamp::new("2025-01-15T10:30:00.000Z")))
 ///     .try_into()?;
 /// assert_eq!(session.status, SessionStatus::Submitted);
 /// # Ok::<(), deepidv::model::ConversionError>(())

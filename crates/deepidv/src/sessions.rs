@@ -373,7 +373,9 @@ impl Sessions {
     /// let mut verified = sessions.list_all(SessionListParams::new().status(SessionStatus::Verified));
     /// while let Some(session) = verified.next().await {
     ///     let session = session?;
-    ///     println!("{} verified at {}", session.id, session.updated_at);
+    ///     if let Some(at) = &session.updated_at {
+    ///         println!("{} verified at {at}", session.id);
+    ///     }
     /// }
     /// # Ok(()) }
     /// ```

@@ -1,7 +1,7 @@
 //! Client-side checks that mirror the server's (sessions-contract §9.4): bad input fails with
 //! [`Error::Validation`] naming the field, before anything is sent.
 
-use crate::{Error, Result, SessionCreateInput, SessionListParams, error::one_line};
+use crate::{Error, Result, SessionCreateInput, SessionListParams};
 
 /// The largest page the server serves.
 pub(crate) const MAX_LIMIT: u32 = 500;
