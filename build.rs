@@ -28,6 +28,11 @@ const REPLACEMENTS: &[(&str, &str, &[TypeImpl])] = &[
         "crate::SessionProgress",
         &[TypeImpl::Display, TypeImpl::FromStr],
     ),
+    (
+        "WebhookEventType",
+        "crate::WebhookEventType",
+        &[TypeImpl::Display, TypeImpl::FromStr],
+    ),
     ("Timestamp", "crate::Timestamp", &[TypeImpl::Display]),
     ("Location", "crate::Location", &[]),
     ("MetaData", "crate::MetaData", &[TypeImpl::Default]),

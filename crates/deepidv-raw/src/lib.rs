@@ -21,7 +21,7 @@ mod timestamp;
 pub use hooks::{BodyTooLarge, DEFAULT_MAX_BODY_BYTES, Hooks};
 pub use location::Location;
 pub use meta_data::MetaData;
-pub use open_enum::{SessionProgress, SessionStatus, SessionType};
+pub use open_enum::{SessionProgress, SessionStatus, SessionType, WebhookEventType};
 pub use resource_links::ResourceLinks;
 pub use timestamp::Timestamp;
 

@@ -128,6 +128,22 @@ open_enum! {
     }
 }
 
+open_enum! {
+    /// What a webhook delivery reports (its `type`).
+    WebhookEventType {
+        /// A session was created.
+        SessionCreated = "session.created",
+        /// The applicant submitted.
+        SessionStatusSubmitted = "session.status.submitted",
+        /// The session was verified.
+        SessionStatusVerified = "session.status.verified",
+        /// The session was rejected.
+        SessionStatusRejected = "session.status.rejected",
+        /// The session failed (listed on the newer docs only).
+        SessionStatusFailed = "session.status.failed",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

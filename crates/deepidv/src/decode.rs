@@ -46,6 +46,8 @@ pub(crate) enum Shape {
     Record,
     /// `{sessions: [Session], next_token}`.
     Page,
+    /// A webhook delivery: `{type, data: Session}`.
+    Event,
 }
 
 impl Shape {
@@ -75,6 +77,8 @@ impl Shape {
             (Shape::Page, [first, Index(_), rest @ ..]) => {
                 key(first, &["sessions"]) && record(rest)
             }
+            (Shape::Event, [first]) => key(first, &["type", "data"]),
+            (Shape::Event, [first, rest @ ..]) => key(first, &["data"]) && record(rest),
             _ => false,
         }
     }
@@ -86,6 +90,7 @@ impl Shape {
             (Shape::Record, _) => &body["session_record"],
             (Shape::Page, [_, Segment::Index(row), ..]) => &body["sessions"][*row],
             (Shape::Page, _) => return None,
+            (Shape::Event, _) => &body["data"],
         };
         record.get("id")?.as_str().map(str::to_owned)
     }
@@ -128,11 +133,26 @@ pub(crate) fn leniently<T: DeserializeOwned>(
     body: &[u8],
     first_error: &serde_json::Error,
 ) -> Result<Decoded<T>, Error> {
-    let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Err(Error::undecodable(
             operation,
             format!("the body is not JSON: {}", first_error),
         ));
+    };
+    from_value(operation, shape, value)
+}
+
+/// Decodes `value` as `T`, leaving out values of unexpected types outside the identifying fields
+/// of `shape`.
+pub(crate) fn from_value<T: DeserializeOwned>(
+    operation: Operation,
+    shape: Shape,
+    mut value: Value,
+) -> Result<Decoded<T>, Error> {
+    // Logged as the operation, or as a webhook delivery.
+    let source = match shape {
+        Shape::Event => "webhook",
+        _ => operation.as_str(),
     };
     let mut unreadable = Vec::new();
     // Array elements removed so far, by the (original) path of their array: later errors in the
@@ -176,7 +196,7 @@ pub(crate) fn leniently<T: DeserializeOwned>(
         let path = as_sent(&path, &mut removed_elements);
         let expected = expectation(&message);
         tracing::warn!(
-            operation = operation.as_str(),
+            operation = source,
             path = %path,
             expected = %expected,
             "a value of an unexpected type was decoded as absent; it is kept in `unreadable`"

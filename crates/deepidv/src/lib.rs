@@ -43,6 +43,7 @@
 //!   default), just under DeepIDV's documented limit.
 //! - **Pagination**: [`Sessions::list_all`] streams every session, one page ahead, in flat memory.
 //! - **Logging**: one `tracing` span per call; bodies only on request, redacted.
+//! - **Webhooks**: [`webhooks::Webhook`] checks a delivery's signature and reads its event.
 //! - **Forgiving decoding**: unknown fields are ignored, unknown enum values are kept
 //!   (`Unknown(String)`), `null` equals absent, timestamps are kept as text ([`Timestamp`]). Only
 //!   the fields that identify and decide a session can fail a response: any other value of an
@@ -84,6 +85,7 @@ mod single_flight;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod validate;
+pub mod webhooks;
 
 pub use client::Client;
 pub use config::{

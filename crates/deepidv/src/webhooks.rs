@@ -1,0 +1,287 @@
+//! Receiving DeepIDV's webhooks: check the signature, then read the event.
+//!
+//! DeepIDV POSTs `{"type": "<event>", "data": <session record>}` to the endpoint configured in its
+//! console, with a `deepidv-signature` header whose value **is** the endpoint's signing secret
+//! (`whsec_...`): there is no HMAC over the body and no timestamp. [`Webhook::verify`] compares
+//! that header with your secret in constant time, refuses oversized bodies before parsing, and
+//! decodes the event with the same leaf-tolerant rules as
+//! [`Sessions::retrieve`](crate::Sessions::retrieve).
+//!
+//! ```no_run
+//! use deepidv::webhooks::{EventType, Webhook, WebhookError};
+//!
+//! # fn handle(headers: &deepidv::reqwest::header::HeaderMap, body: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+//! let hook = Webhook::new(std::env::var("DEEPIDV_WEBHOOK_SECRET")?)?;
+//! let event = match hook.verify(headers, body) {
+//!     Ok(event) => event,
+//!     // Answer 401: not from DeepIDV.
+//!     Err(WebhookError::MissingSignature | WebhookError::InvalidSignature) => return Ok(()),
+//!     // Answer 400 (or 413): DeepIDV will retry, and the error says what was wrong.
+//!     Err(e) => return Err(e.into()),
+//! };
+//! match event.event_type {
+//!     EventType::SessionStatusSubmitted => println!("{} is ready for a decision", event.data.id),
+//!     EventType::SessionStatusVerified => println!("{} verified", event.data.id),
+//!     EventType::Unknown(other) => println!("an event this SDK does not know: {other}"),
+//!     _ => {}
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Security
+//!
+//! - The signature is a bearer secret: anyone who sees one delivery can forge the next. Serve the
+//!   endpoint over HTTPS only, never log the `deepidv-signature` header, and rotate the secret
+//!   (with [`Webhook::with_secrets`] accepting the old and the new one meanwhile) if it leaks.
+//! - Deliveries can repeat (DeepIDV retries on any non-2xx answer and after a 10 s timeout, and
+//!   a retried delivery may follow a successful one whose answer was lost). Handle them
+//!   idempotently: deduplicate by session id and event type, as DeepIDV's docs show.
+//! - Answer 2xx fast and do the work afterwards: a slow answer is retried.
+//! - A webhook says what happened; before acting on a decision when in doubt, read the session
+//!   itself with [`Sessions::retrieve`](crate::Sessions::retrieve).
+
+use std::fmt;
+
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use crate::{
+    Error, Result, Session, Unreadable,
+    decode::{self, Shape},
+    error::Operation,
+};
+
+/// What a webhook delivery reports: `session.created`, `session.status.submitted`, ... An open
+/// enumeration: a type DeepIDV adds later is [`EventType::Unknown`]. [`EventType::as_str`] and
+/// `Display` give the wire string.
+///
+/// ```
+/// use deepidv::webhooks::EventType;
+/// assert_eq!(EventType::SessionStatusVerified.as_str(), "session.status.verified");
+/// assert_eq!(EventType::from("session.archived"), EventType::Unknown("session.archived".into()));
+/// ```
+pub use deepidv_raw::WebhookEventType as EventType;
+
+/// The header that carries the signing secret.
+pub const SIGNATURE_HEADER: &str = "deepidv-signature";
+
+/// The largest body [`Webhook::verify`] reads by default: 1 MiB, far above a session record.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Checks and reads webhook deliveries for one endpoint. Cheap to clone; share it.
+///
+/// ```
+/// let hook = deepidv::webhooks::Webhook::new("whsec_test_secret")?;
+/// # Ok::<(), deepidv::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Webhook {
+    secrets: Vec<Box<[u8]>>,
+    max_body_bytes: usize,
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Webhook")
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish()
+    }
+}
+
+impl Webhook {
+    /// A verifier for the endpoint whose signing secret is `secret` (`whsec_...`, shown once in
+    /// DeepIDV's console). Fails with [`Error::Config`] if it is blank, has leading or trailing
+    /// whitespace, or could not be an HTTP header value.
+    ///
+    /// ```
+    /// assert!(deepidv::webhooks::Webhook::new(" ").is_err());
+    /// ```
+    pub fn new(secret: impl Into<String>) -> Result<Self> {
+        Self::with_secrets([secret])
+    }
+
+    /// A verifier that accepts any of `secrets`: during a rotation, the old one and the new one.
+    ///
+    /// ```
+    /// let hook = deepidv::webhooks::Webhook::with_secrets(["whsec_old", "whsec_new"])?;
+    /// # Ok::<(), deepidv::Error>(())
+    /// ```
+    pub fn with_secrets<S: Into<String>>(secrets: impl IntoIterator<Item = S>) -> Result<Self> {
+        let secrets = secrets
+            .into_iter()
+            .map(|secret| {
+                let secret = secret.into();
+                if secret.trim().is_empty() {
+                    return Err(Error::config("a webhook signing secret is empty"));
+                }
+                if secret.trim() != secret {
+                    return Err(Error::config(
+                        "a webhook signing secret has leading or trailing whitespace",
+                    ));
+                }
+                if !secret.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(Error::config(
+                        "a webhook signing secret contains characters other than printable ASCII",
+                    ));
+                }
+                Ok(secret.into_bytes().into_boxed_slice())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if secrets.is_empty() {
+            return Err(Error::config("no webhook signing secret was given"));
+        }
+        Ok(Self {
+            secrets,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        })
+    }
+
+    /// The largest body accepted; default 1 MiB ([`DEFAULT_MAX_BODY_BYTES`]). A larger one is
+    /// refused with [`WebhookError::BodyTooLarge`] before it is parsed.
+    ///
+    /// ```
+    /// let hook = deepidv::webhooks::Webhook::new("whsec_test")?.max_body_bytes(256 * 1024);
+    /// # Ok::<(), deepidv::Error>(())
+    /// ```
+    #[must_use]
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Checks that a delivery comes from DeepIDV and reads it.
+    ///
+    /// The `deepidv-signature` header must appear exactly once and equal one of the secrets
+    /// byte for byte (compared in constant time; nothing is trimmed: a proxy that alters the
+    /// header makes every delivery fail, loudly). Then the body, at most
+    /// [`max_body_bytes`](Self::max_body_bytes), is decoded: `data` may be the bare session record
+    /// (as DeepIDV's examples show) or the retrieve envelope `{"session_record": ...}`. Only the
+    /// event's `type` and the record's `id` and `status` must be readable; other values of
+    /// unexpected types decode as absent and are kept in [`WebhookEvent::unreadable`].
+    ///
+    /// ```
+    /// use deepidv::{reqwest::header::HeaderMap, webhooks::{EventType, Webhook}};
+    ///
+    /// let hook = Webhook::new("whsec_test")?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("deepidv-signature", "whsec_test".parse()?);
+    /// let body = br#"{"type":"session.created","data":{"id":"s1","status":"PENDING"}}"#;
+    /// let event = hook.verify(&headers, body)?;
+    /// assert_eq!(event.event_type, EventType::SessionCreated);
+    /// assert_eq!(event.data.id, "s1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn verify(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> std::result::Result<WebhookEvent, WebhookError> {
+        let mut signatures = headers.get_all(SIGNATURE_HEADER).iter();
+        let signature = signatures.next().ok_or(WebhookError::MissingSignature)?;
+        if signatures.next().is_some() {
+            return Err(WebhookError::InvalidSignature);
+        }
+        // Every secret is compared, so the time taken does not say which one matched.
+        let matches = self
+            .secrets
+            .iter()
+            .fold(subtle::Choice::from(0), |found, secret| {
+                found | secret.as_ref().ct_eq(signature.as_bytes())
+            });
+        if !bool::from(matches) {
+            return Err(WebhookError::InvalidSignature);
+        }
+        if body.len() > self.max_body_bytes {
+            return Err(WebhookError::BodyTooLarge {
+                limit: self.max_body_bytes,
+                size: body.len(),
+            });
+        }
+        decode_event(body).map_err(|e| WebhookError::Decode {
+            message: e.message().to_owned(),
+        })
+    }
+}
+
+/// A verified webhook delivery.
+///
+/// ```no_run
+/// # fn run(event: deepidv::webhooks::WebhookEvent) {
+/// println!("{} for session {} ({})", event.event_type, event.data.id, event.data.status);
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WebhookEvent {
+    /// What happened.
+    pub event_type: EventType,
+    /// The session it happened to. Webhook records can be partial: only `id` and `status` are
+    /// sure; retrieve the session for its results.
+    pub data: Session,
+    /// Values of unexpected types that were decoded as absent (see [`Unreadable`]).
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// Why a delivery was refused. `Display` never shows the secret or the body.
+///
+/// ```
+/// use deepidv::{reqwest::header::HeaderMap, webhooks::{Webhook, WebhookError}};
+/// let hook = Webhook::new("whsec_test")?;
+/// let e = hook.verify(&HeaderMap::new(), b"{}").unwrap_err();
+/// assert!(matches!(e, WebhookError::MissingSignature));
+/// # Ok::<(), deepidv::Error>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// No `deepidv-signature` header: not a delivery from DeepIDV.
+    #[error("the delivery has no deepidv-signature header")]
+    MissingSignature,
+    /// The `deepidv-signature` header does not match a signing secret (or appears more than once).
+    #[error("the delivery's deepidv-signature header does not match the signing secret")]
+    InvalidSignature,
+    /// The body is larger than [`Webhook::max_body_bytes`].
+    #[error("the delivery's body has {size} bytes, more than the {limit} accepted")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+        /// The body's size.
+        size: usize,
+    },
+    /// The body is not a webhook event: not JSON, or its `type`, `data.id` or `data.status` is
+    /// unusable.
+    #[error("the delivery's body is not a webhook event: {message}")]
+    Decode {
+        /// What is wrong, on one bounded line, without the body's values.
+        message: String,
+    },
+}
+
+/// Reads a delivery's body, leniently.
+fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
+    // The operation only labels errors; webhook errors keep just their message.
+    let operation = Operation::RetrieveSession;
+    let mut value: Value = serde_json::from_slice(body)
+        .map_err(|e| Error::undecodable(operation, format!("not JSON: {e}")))?;
+    // `data` as the retrieve envelope: use the record inside.
+    if let Some(record) = value
+        .get_mut("data")
+        .and_then(|data| data.get_mut("session_record"))
+        .filter(|record| record.is_object())
+        .map(Value::take)
+    {
+        value["data"] = record;
+    }
+    let decoded =
+        decode::from_value::<deepidv_raw::types::WebhookEvent>(operation, Shape::Event, value)?;
+    Ok(WebhookEvent {
+        event_type: decoded.value.type_,
+        data: decoded.value.data,
+        unreadable: decoded.unreadable,
+    })
+}
