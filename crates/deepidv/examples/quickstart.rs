@@ -9,16 +9,25 @@
 //! With a real key the example only reads unless `--allow-writes` is given, and even then it
 //! creates the session with both invitations turned off.
 
+#[path = "support/receiver.rs"]
+mod receiver;
+
+use std::time::Duration;
+
 use deepidv::{
     Client, Error, Session, SessionCreateInput, SessionListParams, SessionRetrieveResult,
     SessionStatus, SessionStatusUpdate,
+    webhooks::{EventType, Webhook},
 };
+
+/// The signing secret of the quickstart's webhook endpoint (the mock is configured with it).
+const WEBHOOK_SECRET: &str = "whsec_quickstart_7b3d4f9c";
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let allow_writes = std::env::args().any(|arg| arg == "--allow-writes");
     let outcome = match std::env::var("DEEPIDV_API_KEY") {
-        Ok(_) => against_deepidv(allow_writes).await,
+        Ok(_) => against_deepidv(allow_writes).await.map_err(Into::into),
         Err(_) => against_the_mock().await,
     };
     match outcome {
@@ -31,12 +40,28 @@ async fn main() -> std::process::ExitCode {
 }
 
 /// No key: start deepidv-mock in this process and walk a session from invitation to decision.
-async fn against_the_mock() -> deepidv::Result<()> {
-    let mock = deepidv_mock::MockServer::start().await;
+async fn against_the_mock() -> Result<(), Box<dyn std::error::Error>> {
+    // An in-process webhook endpoint: the mock POSTs each event to it, as DeepIDV would.
+    let mut endpoint =
+        receiver::start(Webhook::new(WEBHOOK_SECRET)?, ([127, 0, 0, 1], 0).into()).await?;
+    let mock = deepidv_mock::MockServer::builder()
+        .webhook(&endpoint.url, WEBHOOK_SECRET)
+        .start()
+        .await?;
+    let mut webhook = async |expected: EventType| {
+        match tokio::time::timeout(Duration::from_secs(10), endpoint.events.recv()).await {
+            Ok(Some(event)) => println!(
+                "   webhook: {} for {} ({}), signature verified",
+                event.event_type, event.data.id, event.data.status
+            ),
+            _ => println!("   webhook: no {expected} event arrived within 10 s"),
+        }
+    };
     println!(
         "No DEEPIDV_API_KEY set: using an embedded DeepIDV mock at {}",
         mock.url()
     );
+    println!("Webhooks go to an endpoint in this process: {}", endpoint.url);
     let client = Client::builder()
         .api_key(mock.api_key())
         .base_url(mock.url())
@@ -61,6 +86,8 @@ async fn against_the_mock() -> deepidv::Result<()> {
         );
     }
 
+    webhook(EventType::SessionCreated).await;
+
     step("2. Retrieve it");
     let found = sessions.retrieve(&created.id).await?;
     println!(
@@ -82,6 +109,7 @@ async fn against_the_mock() -> deepidv::Result<()> {
     if let Err(e) = mock.submit(&created.id) {
         println!("   the mock refused: {e}");
     }
+    webhook(EventType::SessionStatusSubmitted).await;
 
     step("5. Read the results");
     let submitted = sessions.retrieve(&created.id).await?;
@@ -92,6 +120,7 @@ async fn against_the_mock() -> deepidv::Result<()> {
         .update_status(&created.id, SessionStatusUpdate::Verified)
         .await?;
     println!("   status is now {}", decided.session_record.status);
+    webhook(EventType::SessionStatusVerified).await;
 
     step("7. List verified sessions (the status filter runs client-side)");
     let verified = sessions
