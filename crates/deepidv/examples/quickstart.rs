@@ -48,20 +48,26 @@ async fn against_the_mock() -> Result<(), Box<dyn std::error::Error>> {
         .webhook(&endpoint.url, WEBHOOK_SECRET)
         .start()
         .await?;
-    let mut webhook = async |expected: EventType| {
-        match tokio::time::timeout(Duration::from_secs(10), endpoint.events.recv()).await {
-            Ok(Some(event)) => println!(
-                "   webhook: {} for {} ({}), signature verified",
-                event.event_type, event.data.id, event.data.status
-            ),
-            _ => println!("   webhook: no {expected} event arrived within 10 s"),
-        }
+    let mut webhook = async |expected: EventType| match tokio::time::timeout(
+        Duration::from_secs(10),
+        endpoint.events.recv(),
+    )
+    .await
+    {
+        Ok(Some(event)) => println!(
+            "   webhook: {} for {} ({}), signature verified",
+            event.event_type, event.data.id, event.data.status
+        ),
+        _ => println!("   webhook: no {expected} event arrived within 10 s"),
     };
     println!(
         "No DEEPIDV_API_KEY set: using an embedded DeepIDV mock at {}",
         mock.url()
     );
-    println!("Webhooks go to an endpoint in this process: {}", endpoint.url);
+    println!(
+        "Webhooks go to an endpoint in this process: {}",
+        endpoint.url
+    );
     let client = Client::builder()
         .api_key(mock.api_key())
         .base_url(mock.url())

@@ -53,12 +53,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The mock delivers to this process: create, submit, decide, and watch the events arrive.
 async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    let mut endpoint = receiver::start(Webhook::new(DEMO_SECRET)?, ([127, 0, 0, 1], 0).into()).await?;
+    let mut endpoint =
+        receiver::start(Webhook::new(DEMO_SECRET)?, ([127, 0, 0, 1], 0).into()).await?;
     let mock = deepidv_mock::MockServer::builder()
         .webhook(&endpoint.url, DEMO_SECRET)
         .start()
         .await?;
-    println!("No DEEPIDV_API_KEY set: an embedded DeepIDV mock at {}", mock.url());
+    println!(
+        "No DEEPIDV_API_KEY set: an embedded DeepIDV mock at {}",
+        mock.url()
+    );
     println!("delivering webhooks to {}\n", endpoint.url);
     let sessions = Client::builder()
         .api_key(mock.api_key())
@@ -100,7 +104,10 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// What a service does with each new event. On a submission it reads the session (a webhook
 /// record is partial) and decides; here it logs the inputs and verifies.
 async fn handle(sessions: &Sessions, event: &WebhookEvent) {
-    println!("event {} for session {} ({})", event.event_type, event.data.id, event.data.status);
+    println!(
+        "event {} for session {} ({})",
+        event.event_type, event.data.id, event.data.status
+    );
     if event.event_type != EventType::SessionStatusSubmitted {
         return;
     }

@@ -35,6 +35,9 @@ pub(crate) struct ClientInner {
     pub(crate) timeout: Duration,
     /// `create_once` calls in progress, by `external_id`.
     pub(crate) flights: Flights,
+    /// Fleet mode: the rate limit and `create_once` shared through Redis.
+    #[cfg(feature = "redis")]
+    pub(crate) fleet: Option<crate::fleet::Fleet>,
 }
 
 impl Client {

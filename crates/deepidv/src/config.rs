@@ -58,6 +58,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     max_response_bytes: usize,
     log_bodies: bool,
+    #[cfg(feature = "redis")]
+    fleet: Option<crate::fleet::FleetConfig>,
 }
 
 impl Default for ClientBuilder {
@@ -75,14 +77,16 @@ impl Default for ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             log_bodies: false,
+            #[cfg(feature = "redis")]
+            fleet: None,
         }
     }
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientBuilder")
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
+        let mut f = f.debug_struct("ClientBuilder");
+        f.field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
             .field("base_url", &self.base_url)
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
@@ -93,8 +97,16 @@ impl fmt::Debug for ClientBuilder {
             .field("total_timeout", &self.total_timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_response_bytes", &self.max_response_bytes)
-            .field("log_bodies", &self.log_bodies)
-            .finish()
+            .field("log_bodies", &self.log_bodies);
+        #[cfg(feature = "redis")]
+        f.field(
+            "redis",
+            &self
+                .fleet
+                .as_ref()
+                .map(|fleet| (&fleet.prefix, fleet.timeout, fleet.fail_closed)),
+        );
+        f.finish()
     }
 }
 
@@ -237,6 +249,79 @@ impl ClientBuilder {
         self
     }
 
+    /// Fleet mode (feature `redis`): every client built with this API key and this Redis, in
+    /// any process, shares one rate-limit bucket (this client's [`RateLimit`]) and one
+    /// [`create_once`](crate::Sessions::create_once) per `external_id`. `url` is a Redis URL
+    /// (`redis://host:6379/0`, `rediss://...`, `redis+unix:///path/redis.sock`); a malformed one
+    /// fails [`build`](Self::build) with [`Error::Config`].
+    ///
+    /// When Redis is unreachable or slower than [`redis_timeout`](Self::redis_timeout), calls
+    /// fall back to this client's own bucket and single-flight (one WARN per outage) and go back to
+    /// Redis when it answers; [`redis_fail_closed`](Self::redis_fail_closed) makes them fail
+    /// instead. Keys are `{prefix}:{hash of the API key}:...` and expire on their own.
+    ///
+    /// ```
+    /// let client = deepidv::Client::builder()
+    ///     .api_key("sk_live_example")
+    ///     .redis("redis://127.0.0.1:6379/0")
+    ///     .build()?;
+    /// # Ok::<(), deepidv::Error>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>) -> Self {
+        let fleet = self.fleet.get_or_insert_with(|| crate::fleet::FleetConfig {
+            url: String::new(),
+            prefix: crate::fleet::DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: crate::fleet::DEFAULT_REDIS_TIMEOUT,
+            fail_closed: false,
+        });
+        fleet.url = url.into();
+        self
+    }
+
+    /// The prefix of fleet mode's Redis keys; default `deepidv`.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_prefix("payments-kyc");
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
+        if let Some(fleet) = &mut self.fleet {
+            fleet.prefix = prefix.into();
+        }
+        self
+    }
+
+    /// How long one Redis operation may take before fleet mode treats Redis as down for that
+    /// call; default 250 ms.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder()
+    ///     .redis("redis://127.0.0.1/")
+    ///     .redis_timeout(std::time::Duration::from_millis(100));
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        if let Some(fleet) = &mut self.fleet {
+            fleet.timeout = timeout;
+        }
+        self
+    }
+
+    /// When Redis cannot be used, fail calls with [`Error::Coordination`] (nothing is sent)
+    /// instead of falling back to this process's own limit and single-flight; default false.
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_fail_closed(true);
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis_fail_closed(mut self, fail_closed: bool) -> Self {
+        if let Some(fleet) = &mut self.fleet {
+            fleet.fail_closed = fail_closed;
+        }
+        self
+    }
+
     /// Checks the configuration and builds the client.
     ///
     /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
@@ -299,6 +384,23 @@ impl ClientBuilder {
                 source: Some(Box::new(e)),
             })?;
 
+        #[cfg(feature = "redis")]
+        let fleet = match self.fleet {
+            Some(config) => {
+                // The lock must outlast one create_once: its total timeout, or every attempt's
+                // timeout and the waits between them.
+                let attempts = self
+                    .timeout
+                    .saturating_mul(self.max_retries.saturating_add(1));
+                let lock_ttl = self
+                    .total_timeout
+                    .unwrap_or(attempts.saturating_add(Duration::from_secs(120)))
+                    .saturating_add(Duration::from_secs(5))
+                    .min(Duration::from_secs(24 * 3600));
+                Some(crate::fleet::Fleet::new(config, &api_key, lock_ttl)?)
+            }
+            None => None,
+        };
         let hooks = deepidv_raw::Hooks::new().max_body_bytes(self.max_response_bytes);
         let raw = deepidv_raw::Client::new_with_client(&base_url, http, hooks);
         let retry = RetryPolicy::new(self.max_retries, self.initial_retry_delay);
@@ -312,6 +414,8 @@ impl ClientBuilder {
             base_url,
             timeout: self.timeout,
             flights: Default::default(),
+            #[cfg(feature = "redis")]
+            fleet,
         }))
     }
 }

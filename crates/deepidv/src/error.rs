@@ -141,6 +141,14 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// Fleet mode (`redis` feature) with `redis_fail_closed(true)`: Redis could not be used, so
+    /// the call was not sent.
+    #[non_exhaustive]
+    #[error("coordination failed: {message}")]
+    Coordination {
+        /// What failed.
+        message: String,
+    },
     /// The client's configuration was refused when it was built.
     #[non_exhaustive]
     #[error("invalid configuration: {message}")]
@@ -191,7 +199,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::RateLimit { .. } => true,
+            Error::RateLimit { .. } | Error::Coordination { .. } => true,
             Error::Api { response, .. } => {
                 response.operation().is_repeatable()
                     && StatusCode::from_u16(response.status()).is_ok_and(|s| s.is_server_error())
@@ -228,6 +236,7 @@ impl Error {
             | Error::Timeout { message, .. }
             | Error::Network { message, .. }
             | Error::Decode { message, .. }
+            | Error::Coordination { message, .. }
             | Error::Config { message, .. } => message,
         }
     }
@@ -301,6 +310,7 @@ impl Error {
             Error::Timeout { .. } => "timeout",
             Error::Network { .. } => "network",
             Error::Decode { .. } => "decode",
+            Error::Coordination { .. } => "coordination",
             Error::Config { .. } => "config",
         }
     }

@@ -74,6 +74,8 @@ mod client;
 mod config;
 mod decode;
 mod error;
+#[cfg(feature = "redis")]
+mod fleet;
 mod input;
 mod logging;
 pub mod model;
@@ -93,6 +95,8 @@ pub use config::{
     DEFAULT_INITIAL_RETRY_DELAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
 pub use error::{BoxError, Error, ErrorResponse, Operation};
+#[cfg(feature = "redis")]
+pub use fleet::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
 pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,

@@ -115,6 +115,12 @@ impl Bucket {
         }
     }
 
+    /// The limit it keeps.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn limit(&self) -> RateLimit {
+        self.limit
+    }
+
     /// Reserves a token and returns the turn it gives, or the wait needed if the turn would come
     /// after `deadline`, without reserving.
     pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Duration> {

@@ -103,6 +103,13 @@ impl Deadline {
         }
     }
 
+    /// The time left, if there is a deadline.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn remaining(self) -> Option<Duration> {
+        self.at
+            .map(|at| at.saturating_duration_since(Instant::now()))
+    }
+
     /// Whether waiting `wait` from now still ends before the deadline.
     pub(crate) fn allows(self, wait: Duration) -> bool {
         self.at
@@ -189,6 +196,46 @@ where
     (outcome, history)
 }
 
+/// Waits for this attempt's turn from the rate limiter: the fleet's shared bucket in fleet mode
+/// (falling back to this client's own when Redis cannot be used, unless it fails closed), else
+/// this client's. A turn given up before it comes (the call was cancelled) is handed back.
+async fn take_turn(
+    client: &ClientInner,
+    operation: Operation,
+    deadline: Deadline,
+    ambiguous: bool,
+) -> Result<()> {
+    let Some(bucket) = &client.rate_limit else {
+        return Ok(());
+    };
+    #[cfg(feature = "redis")]
+    if let Some(fleet) = &client.fleet {
+        match fleet.reserve(bucket.limit(), deadline.remaining()).await {
+            Ok(Some(wait)) => {
+                let turn = crate::fleet::FleetTurn::new(fleet, bucket.limit());
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                turn.taken();
+                return Ok(());
+            }
+            Ok(None) => return Err(deadline.passed(operation, ambiguous)),
+            Err(why) if fleet.fail_closed() => return Err(fleet.refusal(&why)),
+            Err(_) => {}
+        }
+    }
+    // Dropped unused (this future cancelled while waiting), the turn returns its token.
+    let Ok(turn) = bucket.reserve(deadline.at) else {
+        return Err(deadline.passed(operation, ambiguous));
+    };
+    // Not even a timer when the turn is now: a timer would cost a tick.
+    if turn.at() > Instant::now() {
+        tokio::time::sleep_until(turn.at()).await;
+    }
+    turn.taken();
+    Ok(())
+}
+
 async fn attempts<T, F, Fut>(
     client: &ClientInner,
     operation: Operation,
@@ -204,16 +251,8 @@ where
     let mut history = History::default();
     let mut retry = 0;
     loop {
-        if let Some(bucket) = &client.rate_limit {
-            // Dropped unused (this future cancelled while waiting), the turn returns its token.
-            let Ok(turn) = bucket.reserve(deadline.at) else {
-                return (Err(deadline.passed(operation, history.ambiguous)), history);
-            };
-            // Not even a timer when the turn is now: a timer would cost a tick.
-            if turn.at() > Instant::now() {
-                tokio::time::sleep_until(turn.at()).await;
-            }
-            turn.taken();
+        if let Err(error) = take_turn(client, operation, deadline, history.ambiguous).await {
+            return (Err(error), history);
         }
         history.attempts += 1;
         span.record("attempt", history.attempts);

@@ -11,7 +11,7 @@ use crate::{
     model::{PaginatedResponse, SessionCreateResult, SessionRetrieveResult},
     pagination::{Matcher, SessionStream, Walk},
     retry::{self, Deadline},
-    single_flight::Flight,
+    single_flight::{Boarding, Flight},
     validate,
 };
 
@@ -117,38 +117,54 @@ impl Sessions {
         let deadline = Deadline::start(inner);
         deadline
             .bound(Operation::CreateSession, true, async {
-                // Concurrent calls for one external_id in this client queue here; each sees what
-                // the one before it did.
-                let mut seat = inner.flights.board(&external_id).await;
-                match seat.flight() {
-                    Flight::Created(id) => {
-                        let found = self.retrieve_within(&id, deadline).await?;
-                        return Ok(CreateOutcome::Existing(found.session_record));
-                    }
-                    Flight::MaybeSent => {
-                        if let Some(existing) = self.find(&external_id, deadline).await? {
-                            seat.record(Flight::Created(existing.id.clone()));
-                            return Ok(CreateOutcome::Existing(existing));
-                        }
-                    }
-                    Flight::Idle => {}
-                }
-                // From here until the outcome is known, a cancelled call leaves "maybe sent"
-                // behind for the next one.
-                seat.record(Flight::MaybeSent);
-                let outcome = self.create_or_find(&body, &external_id, deadline).await;
-                match &outcome {
-                    Ok(CreateOutcome::Created(created)) => {
-                        seat.record(Flight::Created(created.id.clone()));
-                    }
-                    Ok(CreateOutcome::Existing(existing)) => {
-                        seat.record(Flight::Created(existing.id.clone()));
-                    }
-                    Err(_) => {}
-                }
+                // Concurrent calls for one external_id in this client (and, in fleet mode, in
+                // every replica) queue here; each sees what the one before it did.
+                let mut seat = Boarding::board(inner, &external_id).await?;
+                let outcome = self
+                    .create_in_line(&mut seat, &body, &external_id, deadline)
+                    .await;
+                seat.leave().await;
                 outcome
             })
             .await
+    }
+
+    /// `create_once` with its place in line: act on what the calls before did, then create and
+    /// record the outcome for the calls behind.
+    async fn create_in_line(
+        &self,
+        seat: &mut Boarding<'_>,
+        body: &types::CreateSessionRequest,
+        external_id: &str,
+        deadline: Deadline,
+    ) -> Result<CreateOutcome> {
+        match seat.flight().await {
+            Flight::Created(id) => {
+                let found = self.retrieve_within(&id, deadline).await?;
+                return Ok(CreateOutcome::Existing(found.session_record));
+            }
+            Flight::MaybeSent => {
+                if let Some(existing) = self.find(external_id, deadline).await? {
+                    seat.record(Flight::Created(existing.id.clone())).await;
+                    return Ok(CreateOutcome::Existing(existing));
+                }
+            }
+            Flight::Idle => {}
+        }
+        // From here until the outcome is known, a cancelled call leaves "maybe sent" behind for
+        // the next one.
+        seat.record(Flight::MaybeSent).await;
+        let outcome = self.create_or_find(body, external_id, deadline).await;
+        match &outcome {
+            Ok(CreateOutcome::Created(created)) => {
+                seat.record(Flight::Created(created.id.clone())).await;
+            }
+            Ok(CreateOutcome::Existing(existing)) => {
+                seat.record(Flight::Created(existing.id.clone())).await;
+            }
+            Err(_) => {}
+        }
+        outcome
     }
 
     /// `create_once`'s loop: create; after an ambiguous failure, wait, look the session up, and

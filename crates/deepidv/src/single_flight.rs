@@ -84,6 +84,73 @@ impl Drop for Seat<'_> {
     }
 }
 
+/// A `create_once` call's place in line: in this process (every clone of the client), and, in
+/// fleet mode, across every replica through Redis.
+pub(crate) struct Boarding<'a> {
+    local: Seat<'a>,
+    #[cfg(feature = "redis")]
+    fleet: Option<crate::fleet::FleetSeat<'a>>,
+}
+
+impl<'a> Boarding<'a> {
+    /// Waits for this process's calls, then (fleet mode) for the other replicas'. If Redis cannot
+    /// be used, the call goes on with this process's single-flight alone, or fails when the
+    /// client is configured to fail closed.
+    pub(crate) async fn board(
+        client: &'a crate::client::ClientInner,
+        external_id: &str,
+    ) -> crate::Result<Self> {
+        let local = client.flights.board(external_id).await;
+        #[cfg(feature = "redis")]
+        let fleet = match &client.fleet {
+            Some(fleet) => match fleet.board(external_id).await {
+                Ok(seat) => Some(seat),
+                Err(why) if fleet.fail_closed() => return Err(fleet.refusal(&why)),
+                Err(_) => None,
+            },
+            None => None,
+        };
+        Ok(Self {
+            local,
+            #[cfg(feature = "redis")]
+            fleet,
+        })
+    }
+
+    /// What the calls before this one did: the fleet's record when there is one (it knows other
+    /// replicas' calls), else this process's.
+    pub(crate) async fn flight(&self) -> Flight {
+        #[cfg(feature = "redis")]
+        if let Some(Ok(flight)) = match &self.fleet {
+            Some(seat) => Some(seat.flight().await),
+            None => None,
+        } {
+            if flight != Flight::Idle {
+                return flight;
+            }
+        }
+        self.local.flight()
+    }
+
+    /// Records what this call did, for the calls waiting behind it, here and in the fleet.
+    pub(crate) async fn record(&mut self, flight: Flight) {
+        #[cfg(feature = "redis")]
+        if let Some(seat) = &self.fleet {
+            // Fail-open: an unrecorded flight only means a waiter looks the session up itself.
+            let _ = seat.record(&flight).await;
+        }
+        self.local.record(flight);
+    }
+
+    /// Lets the next call in (the fleet's lock is released now; this process's on drop).
+    pub(crate) async fn leave(self) {
+        #[cfg(feature = "redis")]
+        if let Some(seat) = self.fleet {
+            seat.leave().await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,9 @@ pub async fn start(hook: Webhook, address: SocketAddr) -> std::io::Result<Receiv
         seen: Mutex::default(),
         events,
     });
-    let app = Router::new().route(PATH, post(deliver)).with_state(endpoint);
+    let app = Router::new()
+        .route(PATH, post(deliver))
+        .with_state(endpoint);
     let listener = tokio::net::TcpListener::bind(address).await?;
     let url = format!("http://{}{PATH}", listener.local_addr()?);
     tokio::spawn(async move {
