@@ -7,6 +7,7 @@
 //! | `POST /__mock/reset` | forget sessions, journals and faults |
 //! | `GET /__mock/requests` | the request journal |
 //! | `GET /__mock/invites` | the invitation journal |
+//! | `GET /__mock/webhooks` | the webhook delivery journal, one entry per attempt ([`WebhookDelivery`](crate::WebhookDelivery)) |
 //! | `POST /__mock/faults` | add a fault: `{"kind": {"type": "status", "status": 429}, "operation": "createSession", "remaining": 2}` |
 //! | `DELETE /__mock/faults` | remove every fault |
 //! | `POST /__mock/seed` | `{"count": 100, "status": "VERIFIED", "workflow_id": "…", "external_id_prefix": "…", "owner_key": "…", "spacing_millis": 1000}` |
@@ -56,6 +57,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/reset", post(reset))
         .route("/requests", get(requests))
         .route("/invites", get(invites))
+        .route("/webhooks", get(webhooks))
         .route("/faults", post(add_fault).delete(clear_faults))
         .route("/seed", post(seed))
         .route("/sessions/{id}/{step}", post(advance_session))
@@ -80,6 +82,7 @@ async fn index() -> Json<Value> {
         "reset": "POST /__mock/reset",
         "requests": "GET /__mock/requests",
         "invites": "GET /__mock/invites",
+        "webhooks": "GET /__mock/webhooks",
         "add_fault": "POST /__mock/faults {kind: {type: status|delay|slow_body|drop_connection|drop_mid_body|oversized|process_then_drop, ...}, operation?, remaining?, probability?}",
         "clear_faults": "DELETE /__mock/faults",
         "seed": "POST /__mock/seed {count, status?, workflow_id?, external_id_prefix?, owner_key?, spacing_millis?}",
@@ -110,6 +113,11 @@ async fn requests(State(shared): State<Arc<Shared>>) -> Response {
 
 async fn invites(State(shared): State<Arc<Shared>>) -> Response {
     Json(shared.lock().invites.clone()).into_response()
+}
+
+async fn webhooks(State(shared): State<Arc<Shared>>) -> Response {
+    let journal = shared.lock().webhooks.deliveries();
+    Json(journal).into_response()
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

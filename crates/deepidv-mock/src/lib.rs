@@ -42,11 +42,56 @@
 //! - Rate limit per key (25 requests/s, burst 35): off by default in process, on in the binary;
 //!   over it, 429. A per-key "no funds" switch answers creates with 402 and the plain-text body
 //!   `Insufficient funds or subscription.`.
+//! - Webhooks: every configured endpoint gets `session.created`, `session.status.submitted`,
+//!   `.verified`, `.rejected` and `.failed`, retried on failure (see [Webhooks](#webhooks)).
 //! - Each create records the invitations it would send (email and SMS, per the send flags) in
 //!   [`MockServer::invites`]: the observable proof that nothing was sent twice.
 //! - The control API (`/__mock/…`, for the binary) refuses out-of-range inputs with a 400 naming
 //!   the field and its range ([`limits`]); off loopback it needs a
 //!   [`control_token`](MockBuilder::control_token).
+//!
+//! # Webhooks
+//!
+//! With endpoints configured ([`MockBuilder::webhook`], `--webhook-url URL --webhook-secret
+//! SECRET`, each repeatable), the mock delivers DeepIDV's webhook events (sessions-contract §8)
+//! to every endpoint:
+//!
+//! | event | sent when |
+//! |---|---|
+//! | `session.created` | a create succeeds (`POST /v1/sessions`) |
+//! | `session.status.submitted` | the applicant submits ([`MockServer::submit`], `POST /__mock/sessions/{id}/submit`) |
+//! | `session.status.failed` | the checks fail ([`MockServer::fail`], `POST /__mock/sessions/{id}/fail`) |
+//! | `session.status.verified` | update-status sets VERIFIED on a session that was not |
+//! | `session.status.rejected` | update-status sets REJECTED on a session that was not |
+//!
+//! Each attempt is a `POST` to the URL as configured, on a new connection, with
+//! `Content-Type: application/json`, the header `deepidv-signature: <secret>` (the secret itself,
+//! as DeepIDV sends it: no HMAC, no timestamp) and the body
+//! `{"type": "<event>", "data": <session record>}`, where `data` is the bare record, the same
+//! object as a retrieve's `session_record`, as it was when the event happened.
+//!
+//! - **Retries**: any 2xx answer delivers. A non-2xx answer, a connection error, or no answer's
+//!   headers within the timeout (10 s by default, [`MockBuilder::webhook_timeout`],
+//!   `--webhook-timeout-ms`) fails the attempt, and the delivery is tried again after a wait: by
+//!   default 5 attempts in all, with waits of 1, 2, 4 and 8 s between them (the first wait
+//!   doubling each time, at most an hour; [`MockBuilder::webhook_retry`], `--webhook-attempts`,
+//!   `--webhook-retry-ms`). After the last failed attempt the delivery is given up. The bounds
+//!   are in [`limits`].
+//! - **Never in the way**: deliveries run in the background on the runtime that started the
+//!   mock. An API or control answer never waits for them (so a receiver may see an event before
+//!   the client sees the answer that caused it), and a receiver that is down, slow or failing
+//!   changes nothing in the API's answers.
+//! - **Order**: the events of one session reach one endpoint in the order they happened, each
+//!   delivery waiting until the one before it is delivered or given up. Nothing else is ordered:
+//!   different sessions' deliveries, and different endpoints, run concurrently.
+//! - **Journal**: every attempt is journaled when it ends ([`MockServer::webhook_deliveries`],
+//!   `GET /__mock/webhooks`; up to the last 10,000 attempts, like the request journal): the event,
+//!   session id, URL, delivery number, attempt number, status or error, whether it delivered, the
+//!   wait before the next attempt, its wall-clock start and its duration ([`WebhookDelivery`]).
+//!   [`MockServer::wait_for_deliveries`] and [`MockServer::wait_for_webhooks_idle`] wait on the
+//!   journal, so tests need not sleep.
+//! - **Reset and drop**: a reset stops the deliveries under way and empties the journal;
+//!   dropping the [`MockServer`] stops them too.
 //!
 //! # Assumptions
 //!
@@ -93,8 +138,23 @@
 //!   is absent (a workflow's own expiry is not known); `type` is `session` with a workflow and
 //!   `verification` without; `workflow_steps` is `["ID_VERIFICATION", "FACE_LIVENESS"]`; the
 //!   create answer carries no `expires_at`.
-//! - **Time**: nothing happens on its own; a session past its `expires_at` stays as it is until
-//!   [`MockServer::expire`].
+//! - **Time**: nothing happens to a session on its own; a session past its `expires_at` stays
+//!   as it is until [`MockServer::expire`].
+//! - **Webhook retries**: DeepIDV says only that it retries on a non-2xx answer or after a 10 s
+//!   timeout, on an undocumented schedule. The mock's schedule (5 attempts, waits of 1, 2, 4,
+//!   8 s, no jitter), its counting a connection error as a failure, and the 10 s covering
+//!   connection and headers (not the answer's body, which is not read) are its own choices.
+//! - **Webhook order and timing**: DeepIDV documents neither. The mock keeps one session's events
+//!   in order per endpoint (a retried delivery holds back that session's later events) and runs
+//!   the rest concurrently; the first attempt leaves as soon as the change is made.
+//! - **Webhook `data`**: the bare session record (as in the published event examples), not the
+//!   retrieve envelope (`session_record`, `user`, …) that one sentence of the docs suggests;
+//!   it is the full record, where the published examples are partial.
+//! - **Which changes send events**: only the five documented events exist, so expiry, VOIDED,
+//!   seeded sessions and sandbox reads send nothing; setting a status a session already has sends
+//!   nothing (nothing changed); submitting or failing a session again sends the event again.
+//! - **Webhook transport**: plain `http://` only (DeepIDV requires HTTPS URLs), a new connection
+//!   per attempt, `User-Agent: deepidv-mock webhooks`.
 //! - **Results**: a submission's `analysis_data`, `meta_data`, uploads and links are the
 //!   published reference record's, with the applicant's names, fresh timestamps and slightly
 //!   varied scores; a failure is three `NO_FACE_DETECTED` attempts; a sandbox id other than
@@ -114,7 +174,9 @@ mod scenario;
 mod server;
 mod state;
 mod validate;
+mod webhook;
 
 pub use fault::{Fault, FaultKind};
 pub use model::{Channel, Invite, Operation, RecordedRequest, SeedSessions};
 pub use server::{ApiKey, MockBuilder, MockError, MockServer};
+pub use webhook::{WebhookDelivery, WebhookEvent};

@@ -1,4 +1,4 @@
-//! The bounds on control inputs, the same over HTTP (`/__mock/…` answers 400 with
+//! The bounds on control inputs (and the webhook settings' defaults), the same over HTTP (`/__mock/…` answers 400 with
 //! `{"error": "…"}` naming the field and its range) and in Rust (where noted, the value is
 //! clamped instead, and the method says so).
 //!
@@ -36,6 +36,38 @@ pub const MAX_FAULT_DELAY: Duration = Duration::from_secs(3_600);
 
 /// The statuses a `status` fault may answer with.
 pub const FAULT_STATUSES: RangeInclusive<u16> = 100..=599;
+
+/// The most webhook endpoints one mock delivers to ([`MockBuilder::webhook`](crate::MockBuilder::webhook),
+/// `--webhook-url`).
+pub const MAX_WEBHOOK_ENDPOINTS: usize = 16;
+
+/// How many attempts one webhook delivery may make
+/// ([`MockBuilder::webhook_retry`](crate::MockBuilder::webhook_retry), `--webhook-attempts`).
+pub const WEBHOOK_ATTEMPTS: RangeInclusive<u32> = 1..=20;
+
+/// The longest wait between two attempts of a webhook delivery, and so the largest first delay
+/// ([`MockBuilder::webhook_retry`](crate::MockBuilder::webhook_retry), `--webhook-retry-ms`):
+/// one hour. The doubling waits stop growing there.
+pub const MAX_WEBHOOK_RETRY_DELAY: Duration = Duration::from_secs(3_600);
+
+/// The shortest time one webhook attempt may wait for an answer
+/// ([`MockBuilder::webhook_timeout`](crate::MockBuilder::webhook_timeout), `--webhook-timeout-ms`):
+/// one millisecond.
+pub const MIN_WEBHOOK_TIMEOUT: Duration = Duration::from_millis(1);
+
+/// The longest time one webhook attempt may wait for an answer: five minutes.
+pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Attempts per webhook delivery unless configured: 5 (within [`WEBHOOK_ATTEMPTS`]).
+pub const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 5;
+
+/// The wait after a webhook delivery's first failed attempt unless configured: 1 s, doubling
+/// after each next failure (waits of 1, 2, 4 and 8 s with the default attempts).
+pub const DEFAULT_WEBHOOK_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// How long a webhook attempt waits for an answer unless configured: 10 s, DeepIDV's documented
+/// timeout.
+pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The clock's range as instants.
 pub(crate) fn clock_range() -> (DateTime<Utc>, DateTime<Utc>) {

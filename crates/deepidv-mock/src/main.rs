@@ -1,8 +1,11 @@
 //! `deepidv-mock`: the mock DeepIDV sessions API as a standalone server.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
-use deepidv_mock::{ApiKey, MockServer};
+use deepidv_mock::{ApiKey, MockServer, limits};
 
 const HELP: &str = "\
 deepidv-mock: a stateful mock of DeepIDV's sessions API, for demos and tests
@@ -25,7 +28,19 @@ options:
                            sessions (DeepIDV documents no such rule; default: allowed)
   --location-as-object     serve `location` as {\"country\": ...} (one documentation example)
                            instead of a string (DeepIDV's published schema and sandbox)
+  --webhook-url URL        POST every webhook event (session.created, session.status.submitted,
+                           .verified, .rejected, .failed) to URL, an http:// URL; repeatable,
+                           each --webhook-url paired with the --webhook-secret next to it
+  --webhook-secret SECRET  the secret sent as the `deepidv-signature` header to the paired URL
+                           (DeepIDV's look like whsec_...)
+  --webhook-attempts N     attempts per delivery, 1 to 20 (default 5)
+  --webhook-retry-ms MS    wait after the first failed attempt, doubling after each next one,
+                           0 to 3600000 (default 1000: waits of 1, 2, 4, 8 s)
+  --webhook-timeout-ms MS  how long an attempt waits for an answer, 1 to 300000 (default 10000)
   -h, --help               this text
+
+A webhook attempt fails on a non-2xx answer, a connection error or the timeout, and is retried
+until one succeeds or the attempts are used up; GET /__mock/webhooks lists every attempt.
 
 Control endpoints live under /__mock/ (GET /__mock lists them and the bounds on their inputs).
 Anyone who can reach them can reset, seed and break the mock: on loopback (the default) they
@@ -51,6 +66,7 @@ async fn run() -> Result<(), String> {
     let mut port = 12111;
     let mut keys = 0;
     let mut control_token = None;
+    let mut webhooks = Webhooks::default();
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
         let flag = match arg {
@@ -90,6 +106,40 @@ async fn run() -> Result<(), String> {
             "--accept-voided" => builder = builder.accept_voided(true),
             "--strict-transitions" => builder = builder.strict_transitions(true),
             "--location-as-object" => builder = builder.location_as_object(true),
+            "--webhook-url" => webhooks.url(value(&mut parser)?)?,
+            "--webhook-secret" => webhooks.secret(value(&mut parser)?)?,
+            "--webhook-attempts" => {
+                let range = limits::WEBHOOK_ATTEMPTS;
+                webhooks.attempts = Some(
+                    value(&mut parser)?
+                        .parse()
+                        .ok()
+                        .filter(|n| range.contains(n))
+                        .ok_or_else(|| {
+                            format!(
+                                "--webhook-attempts takes a number from {} to {}",
+                                range.start(),
+                                range.end()
+                            )
+                        })?,
+                )
+            }
+            "--webhook-retry-ms" => {
+                webhooks.first_delay = Some(millis(
+                    &value(&mut parser)?,
+                    "--webhook-retry-ms",
+                    Duration::ZERO,
+                    limits::MAX_WEBHOOK_RETRY_DELAY,
+                )?)
+            }
+            "--webhook-timeout-ms" => {
+                webhooks.timeout = Some(millis(
+                    &value(&mut parser)?,
+                    "--webhook-timeout-ms",
+                    limits::MIN_WEBHOOK_TIMEOUT,
+                    limits::MAX_WEBHOOK_TIMEOUT,
+                )?)
+            }
             "-h" | "--help" => {
                 println!("{HELP}");
                 return Ok(());
@@ -106,6 +156,20 @@ async fn run() -> Result<(), String> {
              TOKEN`), or listen on loopback (127.0.0.1 or ::1)."
         ));
     }
+    builder = builder
+        .webhook_retry(
+            webhooks
+                .attempts
+                .unwrap_or(limits::DEFAULT_WEBHOOK_ATTEMPTS),
+            webhooks
+                .first_delay
+                .unwrap_or(limits::DEFAULT_WEBHOOK_RETRY_DELAY),
+        )
+        .webhook_timeout(webhooks.timeout.unwrap_or(limits::DEFAULT_WEBHOOK_TIMEOUT));
+    let endpoints = webhooks.finish()?;
+    for (url, secret) in &endpoints {
+        builder = builder.webhook(url, secret);
+    }
     let has_token = control_token.is_some();
     if let Some(token) = control_token {
         builder = builder.control_token(token);
@@ -118,6 +182,9 @@ async fn run() -> Result<(), String> {
     println!("deepidv-mock listening on {}", mock.url());
     if has_token {
         println!("control API: /__mock/ needs `Authorization: Bearer <your control token>`");
+    }
+    for (url, _) in &endpoints {
+        println!("webhooks to: {url}");
     }
     if keys == 0 {
         println!("live key:    {}", mock.api_key());
@@ -136,6 +203,84 @@ async fn run() -> Result<(), String> {
     );
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// The webhook options, paired and checked as they come.
+#[derive(Default)]
+struct Webhooks {
+    /// Complete `(url, secret)` pairs.
+    pairs: Vec<(String, String)>,
+    /// A URL waiting for its secret.
+    url: Option<String>,
+    /// A secret waiting for its URL.
+    secret: Option<String>,
+    attempts: Option<u32>,
+    first_delay: Option<Duration>,
+    timeout: Option<Duration>,
+}
+
+impl Webhooks {
+    fn url(&mut self, url: String) -> Result<(), String> {
+        if let Some(previous) = self.url.take() {
+            return Err(format!(
+                "--webhook-url {previous} has no --webhook-secret: give each --webhook-url a \
+                 --webhook-secret next to it"
+            ));
+        }
+        match self.secret.take() {
+            Some(secret) => self.pairs.push((url, secret)),
+            None => self.url = Some(url),
+        }
+        Ok(())
+    }
+
+    fn secret(&mut self, secret: String) -> Result<(), String> {
+        if self.secret.is_some() {
+            return Err(concat!(
+                "--webhook-secret given twice without a --webhook-url between: ",
+                "give each --webhook-url a --webhook-secret next to it"
+            )
+            .to_owned());
+        }
+        match self.url.take() {
+            Some(url) => self.pairs.push((url, secret)),
+            None => self.secret = Some(secret),
+        }
+        Ok(())
+    }
+
+    /// The pairs, once every URL has its secret.
+    fn finish(self) -> Result<Vec<(String, String)>, String> {
+        if let Some(url) = self.url {
+            return Err(format!(
+                "--webhook-url {url} has no --webhook-secret: give each --webhook-url a \
+                 --webhook-secret next to it"
+            ));
+        }
+        if self.secret.is_some() {
+            return Err(
+                "--webhook-secret has no --webhook-url: give each --webhook-secret a \
+                 --webhook-url next to it"
+                    .to_owned(),
+            );
+        }
+        Ok(self.pairs)
+    }
+}
+
+/// `text` as a number of milliseconds within `min..=max`, for `flag`.
+fn millis(text: &str, flag: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    text.parse::<u64>()
+        .ok()
+        .map(Duration::from_millis)
+        .filter(|d| (min..=max).contains(d))
+        .ok_or_else(|| {
+            format!(
+                "{flag} takes a number of milliseconds from {} to {}",
+                min.as_millis(),
+                max.as_millis()
+            )
+        })
 }
 
 /// The value of the option just read.

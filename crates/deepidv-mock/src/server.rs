@@ -29,6 +29,7 @@ use crate::{
     model::timestamp,
     rate_limit::RateLimit,
     state::{ApplicantStep, KeyState, Settings, State},
+    webhook::{WebhookConfig, WebhookDelivery, Webhooks},
 };
 
 /// The largest request body the mock reads.
@@ -109,6 +110,7 @@ impl ApiKey {
 ///
 /// ```no_run
 /// # async fn run() -> Result<(), deepidv_mock::MockError> {
+/// use std::time::Duration;
 /// use deepidv_mock::{ApiKey, MockServer};
 /// let mock = MockServer::builder()
 ///     .key(ApiKey::live("sk_test_a"))
@@ -120,6 +122,9 @@ impl ApiKey {
 ///     .location_as_object(true)
 ///     .control_token("s3cret-token")
 ///     .seed(42)
+///     .webhook("http://127.0.0.1:8080/webhooks", "whsec_test_secret")
+///     .webhook_retry(3, Duration::from_millis(100))
+///     .webhook_timeout(Duration::from_secs(2))
 ///     .start()
 ///     .await?;
 /// # Ok(()) }
@@ -136,6 +141,11 @@ pub struct MockBuilder {
     control_token: Option<String>,
     seed: u64,
     address: SocketAddr,
+    /// `(url, secret)` pairs, checked by `start`.
+    webhooks: Vec<(String, String)>,
+    webhook_attempts: u32,
+    webhook_first_delay: Duration,
+    webhook_timeout: Duration,
 }
 
 impl Default for MockBuilder {
@@ -154,6 +164,10 @@ impl Default for MockBuilder {
             control_token: None,
             seed: 0x0dee_b1d0,
             address: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+            webhooks: Vec::new(),
+            webhook_attempts: limits::DEFAULT_WEBHOOK_ATTEMPTS,
+            webhook_first_delay: limits::DEFAULT_WEBHOOK_RETRY_DELAY,
+            webhook_timeout: limits::DEFAULT_WEBHOOK_TIMEOUT,
         }
     }
 }
@@ -173,6 +187,17 @@ impl fmt::Debug for MockBuilder {
             )
             .field("seed", &self.seed)
             .field("address", &self.address)
+            .field(
+                "webhooks",
+                &self
+                    .webhooks
+                    .iter()
+                    .map(|(url, _)| (url.as_str(), "[redacted]"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("webhook_attempts", &self.webhook_attempts)
+            .field("webhook_first_delay", &self.webhook_first_delay)
+            .field("webhook_timeout", &self.webhook_timeout)
             .finish()
     }
 }
@@ -243,11 +268,52 @@ impl MockBuilder {
         self
     }
 
+    /// Delivers every webhook event to `url`, with `secret` as the `deepidv-signature` header
+    /// (repeatable: each endpoint gets every event). See [Webhooks](crate#webhooks) for the
+    /// events, the body and the retries.
+    ///
+    /// `url` must be `http://` (the mock does not speak TLS; DeepIDV itself requires HTTPS),
+    /// with a host and without credentials; `secret` must be non-empty visible ASCII (DeepIDV's
+    /// start with `whsec_`); at most [`MAX_WEBHOOK_ENDPOINTS`](crate::limits::MAX_WEBHOOK_ENDPOINTS)
+    /// (16) endpoints. [`start`](Self::start) checks these and fails with a message naming the
+    /// URL.
+    pub fn webhook(mut self, url: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.webhooks.push((url.into(), secret.into()));
+        self
+    }
+
+    /// How webhook deliveries retry: at most `attempts` attempts (default 5), waiting
+    /// `first_delay` (default 1 s) after the first failed one and doubling each time (by
+    /// default 1, 2, 4, 8 s). A failed attempt is a non-2xx answer, a connection error or a
+    /// [timeout](Self::webhook_timeout).
+    ///
+    /// `attempts` must be within [`WEBHOOK_ATTEMPTS`](crate::limits::WEBHOOK_ATTEMPTS) (1–20)
+    /// and `first_delay` at most [`MAX_WEBHOOK_RETRY_DELAY`](crate::limits::MAX_WEBHOOK_RETRY_DELAY)
+    /// (one hour), which also caps the doubled waits; [`start`](Self::start) fails otherwise.
+    pub fn webhook_retry(mut self, attempts: u32, first_delay: Duration) -> Self {
+        self.webhook_attempts = attempts;
+        self.webhook_first_delay = first_delay;
+        self
+    }
+
+    /// How long one webhook attempt waits, from connecting to the answer's headers, before it
+    /// counts as failed (default 10 s, DeepIDV's documented timeout). It must be from
+    /// [`MIN_WEBHOOK_TIMEOUT`](crate::limits::MIN_WEBHOOK_TIMEOUT) (1 ms) to
+    /// [`MAX_WEBHOOK_TIMEOUT`](crate::limits::MAX_WEBHOOK_TIMEOUT) (five minutes);
+    /// [`start`](Self::start) fails otherwise.
+    pub fn webhook_timeout(mut self, timeout: Duration) -> Self {
+        self.webhook_timeout = timeout;
+        self
+    }
+
     /// Binds and starts serving.
     ///
     /// Fails, without binding, on an address other than loopback without a
     /// [`control_token`](Self::control_token) (anyone who can reach the port could otherwise
-    /// control the mock), or with an empty token or one that is not visible ASCII.
+    /// control the mock), with an empty token or one that is not visible ASCII, or with webhook
+    /// settings out of their bounds (see [`webhook`](Self::webhook),
+    /// [`webhook_retry`](Self::webhook_retry), [`webhook_timeout`](Self::webhook_timeout)).
+    /// Must run inside a tokio runtime, which then runs the mock and its webhook deliveries.
     pub async fn start(self) -> Result<MockServer, MockError> {
         if let Some(token) = &self.control_token
             && (token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()))
@@ -263,6 +329,16 @@ impl MockBuilder {
                 self.address
             )));
         }
+        let webhooks = WebhookConfig::new(
+            &self.webhooks,
+            self.webhook_attempts,
+            self.webhook_first_delay,
+            self.webhook_timeout,
+        )
+        .map_err(MockError)?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| MockError("the mock must be started inside a tokio runtime".into()))?;
+        let webhooks = Webhooks::new(webhooks, runtime);
         let listener = TcpListener::bind(self.address)
             .await
             .map_err(|e| MockError(format!("cannot listen on {}: {e}", self.address)))?;
@@ -318,7 +394,7 @@ impl MockBuilder {
             session_url_base: "https://verify.mock.deepidv.invalid/session".into(),
         };
         let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(settings, keys)),
+            state: Mutex::new(State::new(settings, keys, webhooks.clone())),
             control_token: self.control_token,
         });
         let router = api::router()
@@ -334,17 +410,20 @@ impl MockBuilder {
                 .map(|k| k.key.clone()),
             sandbox_key: configured.iter().find(|k| k.sandbox).map(|k| k.key.clone()),
             shared,
+            webhooks,
             task,
         })
     }
 }
 
-/// A running mock. Dropping it stops the server and closes its connections.
+/// A running mock. Dropping it stops the server, closes its connections and stops the webhook
+/// deliveries under way.
 pub struct MockServer {
     url: String,
     live_key: Option<String>,
     sandbox_key: Option<String>,
     shared: Arc<Shared>,
+    webhooks: Webhooks,
     task: JoinHandle<()>,
 }
 
@@ -359,6 +438,7 @@ impl fmt::Debug for MockServer {
 impl Drop for MockServer {
     fn drop(&mut self) {
         self.task.abort();
+        self.webhooks.stop();
     }
 }
 
@@ -525,9 +605,53 @@ impl MockServer {
         self.shared.lock().clock.advance_saturating(by);
     }
 
-    /// Forgets every session, journal entry and fault, and resets the clock and generator.
+    /// Forgets every session, journal entry (webhook deliveries included) and fault, stops the
+    /// webhook deliveries under way, and resets the clock and generator.
     pub fn reset(&self) {
         self.shared.lock().reset();
+    }
+
+    /// Every webhook delivery attempt so far (up to the last 10,000), oldest first: one entry
+    /// per attempt, journaled when the attempt ends. `GET /__mock/webhooks` serves the same.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.webhooks.deliveries()
+    }
+
+    /// Waits until at least `n` webhook delivery attempts have been journaled since the start
+    /// (or the last reset), counting those the journal's cap no longer holds; then returns
+    /// the journal. Fails when `timeout` passes first, saying how far the deliveries got.
+    ///
+    /// It waits on the journal itself (no polling), so a test can synchronise on deliveries
+    /// instead of sleeping.
+    pub async fn wait_for_deliveries(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Result<Vec<WebhookDelivery>, MockError> {
+        let wanted = u64::try_from(n).unwrap_or(u64::MAX);
+        self.webhooks
+            .wait_until(timeout, &format!("{n} webhook attempts"), |progress| {
+                progress.journaled >= wanted
+            })
+            .await
+            .map_err(MockError)
+    }
+
+    /// Waits until every webhook delivery emitted so far has finished (delivered, or its
+    /// attempts used up); then returns the journal. Fails when `timeout` passes first.
+    ///
+    /// With nothing under way it returns at once, so to wait for the deliveries of a change,
+    /// make the change first.
+    pub async fn wait_for_webhooks_idle(
+        &self,
+        timeout: Duration,
+    ) -> Result<Vec<WebhookDelivery>, MockError> {
+        self.webhooks
+            .wait_until(timeout, "the webhook deliveries to finish", |progress| {
+                progress.in_flight == 0
+            })
+            .await
+            .map_err(MockError)
     }
 }
 

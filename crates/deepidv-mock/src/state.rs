@@ -13,11 +13,12 @@ use crate::{
     rate_limit::{Bucket, RateLimit},
     scenario,
     validate::{self, Hint, ListQuery},
+    webhook::{WebhookEvent, Webhooks},
 };
 
 /// Journals keep at most this many entries (the oldest go first), so a long-running binary stays
 /// small.
-const JOURNAL_CAP: usize = 10_000;
+pub(crate) const JOURNAL_CAP: usize = 10_000;
 
 pub(crate) const SANDBOX_WRITE: &str =
     "This is a sandbox API key. Use a live API key to create or modify resources.";
@@ -104,10 +105,12 @@ pub(crate) struct State {
     pub faults: Vec<Fault>,
     pub clock: Clock,
     pub rng: fastrand::Rng,
+    /// Sends the webhook events and journals the deliveries.
+    pub webhooks: Webhooks,
 }
 
 impl State {
-    pub fn new(settings: Settings, keys: Vec<KeyState>) -> Self {
+    pub fn new(settings: Settings, keys: Vec<KeyState>, webhooks: Webhooks) -> Self {
         let rng = fastrand::Rng::with_seed(settings.seed);
         Self {
             settings,
@@ -120,11 +123,14 @@ impl State {
             faults: Vec::new(),
             clock: Clock::default(),
             rng,
+            webhooks,
         }
     }
 
-    /// Back to the state at start: no sessions, journals or faults; time and generator reset.
+    /// Back to the state at start: no sessions, journals, faults or webhook deliveries (those
+    /// under way stop); time and generator reset.
     pub fn reset(&mut self) {
+        self.webhooks.reset();
         self.sessions.clear();
         self.next_seq = 0;
         self.requests.clear();
@@ -248,6 +254,7 @@ impl State {
                 record[field] = json!(value);
             }
         }
+        self.webhooks.emit(WebhookEvent::SessionCreated, &record);
         let session = stored(now, owner, record, applicant);
         self.store(session);
 
@@ -342,9 +349,13 @@ impl State {
             .sessions
             .get_mut(id)
             .ok_or_else(|| Failure::error(404, "Session not found"))?;
+        // Only a change is an event: repeating a status sends nothing (an assumption).
         if session.status() != wanted {
             session.record["status"] = json!(wanted);
             session.record["updated_at"] = json!(now);
+            if let Some(event) = WebhookEvent::for_decision(&wanted) {
+                self.webhooks.emit(event, &session.record);
+            }
         }
         Ok(json!({ "session_record": session.record }))
     }
@@ -489,21 +500,32 @@ impl State {
             .sessions
             .get_mut(id)
             .ok_or_else(|| format!("no session {id}"))?;
-        match step {
-            ApplicantStep::Submit => scenario::submit(
-                &mut session.record,
-                &session.applicant,
-                &mut session.resource_links,
-                now,
-                &mut self.rng,
-                self.settings.location_as_object,
-            ),
-            ApplicantStep::Fail => scenario::fail(&mut session.record, now),
+        let event = match step {
+            ApplicantStep::Submit => {
+                scenario::submit(
+                    &mut session.record,
+                    &session.applicant,
+                    &mut session.resource_links,
+                    now,
+                    &mut self.rng,
+                    self.settings.location_as_object,
+                );
+                Some(WebhookEvent::SessionSubmitted)
+            }
+            ApplicantStep::Fail => {
+                scenario::fail(&mut session.record, now);
+                Some(WebhookEvent::SessionFailed)
+            }
+            // DeepIDV documents no event for expiry.
             ApplicantStep::Expire => {
                 session.record["status"] = json!("EXPIRED");
                 session.record["expires_at"] = json!(timestamp(now));
                 session.record["updated_at"] = json!(timestamp(now));
+                None
             }
+        };
+        if let Some(event) = event {
+            self.webhooks.emit(event, &session.record);
         }
         Ok(())
     }

@@ -6,7 +6,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::common::*;
+use crate::{
+    common::*,
+    receiver::{Receiver, Reply, WAIT},
+};
 
 /// Runs the binary; kills it when dropped.
 struct Running {
@@ -329,6 +332,214 @@ async fn the_binary_flags_reach_the_server() {
         decided["session_record"]["location"],
         serde_json::json!({"country": "Canada"})
     );
+}
+
+#[tokio::test]
+async fn the_binary_delivers_webhooks_and_retries() {
+    let mut receiver = Receiver::start("/bin-hooks", vec![Reply::Status(503)]).await;
+    let mut other = Receiver::start("/other", vec![]).await;
+    let running = start(&[
+        "--api-key",
+        "sk_a",
+        "--webhook-url",
+        &receiver.url,
+        "--webhook-secret",
+        "whsec_bin",
+        "--webhook-secret",
+        "whsec_other",
+        "--webhook-url",
+        &other.url,
+        "--webhook-attempts",
+        "2",
+        "--webhook-retry-ms",
+        "10",
+        "--webhook-timeout-ms",
+        "20000",
+    ]);
+    for url in [&receiver.url, &other.url] {
+        assert!(
+            running.printed.contains(&format!("webhooks to: {url}")),
+            "{:?}",
+            running.printed
+        );
+    }
+    assert!(
+        !running.printed.iter().any(|l| l.contains("whsec_")),
+        "secrets are not printed: {:?}",
+        running.printed
+    );
+    let created: serde_json::Value = http()
+        .post(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .header("content-type", "application/json")
+        .body(CREATE)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+
+    for (receiver, secret, attempts) in [
+        (&mut receiver, "whsec_bin", 2),
+        (&mut other, "whsec_other", 1),
+    ] {
+        for _ in 0..attempts {
+            let got = receiver.next().await;
+            assert_eq!(got.header("deepidv-signature"), Some(secret));
+            assert_eq!(got.header("content-type"), Some("application/json"));
+            assert_eq!(got.event(), "session.created");
+            assert_eq!(got.body["data"]["id"], id);
+            assert_eq!(got.body["data"]["status"], "PENDING");
+        }
+    }
+
+    // The journal over the control API: polled until the three attempts are in (the receivers
+    // have them; the mock journals each once its answer is read).
+    let deadline = Instant::now() + WAIT;
+    let journal = loop {
+        let journal: serde_json::Value = http()
+            .get(format!("{}/__mock/webhooks", running.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if journal.as_array().unwrap().len() >= 3 {
+            break journal;
+        }
+        assert!(Instant::now() < deadline, "journal: {journal:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let of = |url: &str| -> Vec<(serde_json::Value, serde_json::Value, serde_json::Value)> {
+        journal
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["url"] == url)
+            .map(|e| {
+                (
+                    e["attempt"].clone(),
+                    e["status"].clone(),
+                    e["delivered"].clone(),
+                )
+            })
+            .collect()
+    };
+    use serde_json::json;
+    assert_eq!(
+        of(&receiver.url),
+        [
+            (json!(1), json!(503), json!(false)),
+            (json!(2), json!(200), json!(true))
+        ]
+    );
+    assert_eq!(of(&other.url), [(json!(1), json!(200), json!(true))]);
+    assert_eq!(journal[0]["session_id"], id);
+    assert_eq!(journal[0]["event"], "session.created");
+}
+
+#[test]
+fn the_webhook_flags_are_documented_and_checked() {
+    let binary = env!("CARGO_BIN_EXE_deepidv-mock");
+    let help = Command::new(binary).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for text in [
+        "--webhook-url URL",
+        "--webhook-secret SECRET",
+        "--webhook-attempts N",
+        "--webhook-retry-ms MS",
+        "--webhook-timeout-ms MS",
+        "deepidv-signature",
+        "session.created",
+        "GET /__mock/webhooks",
+    ] {
+        assert!(help.contains(text), "--help mentions {text}:\n{help}");
+    }
+
+    let url = "http://127.0.0.1:9/hooks";
+    for (args, expected) in [
+        (
+            vec!["--webhook-url", url],
+            "--webhook-url http://127.0.0.1:9/hooks has no --webhook-secret",
+        ),
+        (
+            vec!["--webhook-secret", "whsec_x"],
+            "--webhook-secret has no --webhook-url",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                url,
+                "--webhook-url",
+                url,
+                "--webhook-secret",
+                "s",
+            ],
+            "has no --webhook-secret",
+        ),
+        (
+            vec![
+                "--webhook-secret",
+                "a",
+                "--webhook-secret",
+                "b",
+                "--webhook-url",
+                url,
+            ],
+            "--webhook-secret given twice",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "https://example.com/h",
+                "--webhook-secret",
+                "s",
+            ],
+            "https:// is not supported",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "example.com/hooks",
+                "--webhook-secret",
+                "s",
+            ],
+            "is not a valid URL (invalid format); give an absolute http:// URL",
+        ),
+        (
+            vec!["--webhook-url", url, "--webhook-secret", "with space"],
+            "non-empty visible ASCII",
+        ),
+        (
+            vec!["--webhook-attempts", "1000"],
+            "--webhook-attempts takes a number from 1 to 20",
+        ),
+        (
+            vec!["--webhook-attempts", "-1"],
+            "--webhook-attempts takes a number from 1 to 20",
+        ),
+        (
+            vec!["--webhook-retry-ms", "3600001"],
+            "--webhook-retry-ms takes a number of milliseconds from 0 to 3600000",
+        ),
+        (
+            vec!["--webhook-timeout-ms", "0"],
+            "--webhook-timeout-ms takes a number of milliseconds from 1 to 300000",
+        ),
+        (
+            vec!["--webhook-timeout-ms", "99999999999999999999999"],
+            "--webhook-timeout-ms takes a number of milliseconds from 1 to 300000",
+        ),
+    ] {
+        let mut all = vec!["--port", "0"];
+        all.extend(args.iter().copied());
+        let (code, stderr) = run_to_exit(&all);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
 }
 
 /// CPU time (user + system) the process `pid` has used, from `/proc`.
