@@ -22,6 +22,10 @@ commands:
                       generator relies on; names every offender, exits 1 on any
   bench [--rounds N]  build crates/deepidv-bench in release mode and run it: the SDK against
                       hand-written reqwest + serde_json code, side by side
+  bench --fleet [--processes N]
+                      N replica processes (default 4) sharing one key against deepidv-mock with
+                      its limiter on, with fleet mode (a redis-server it starts) and without;
+                      then the Redis round trip's cost per call
   codegen [--out DIR] [--check]
                       copy the generated client out of OUT_DIR (default target/codegen) and
                       write its public surface to crates/deepidv-raw/generated-api.txt, or with

@@ -17,6 +17,8 @@ use std::{
     time::Instant,
 };
 
+mod fleet;
+
 use bytes::Bytes;
 use deepidv::{Session, SessionListParams, User};
 use futures_util::StreamExt;
@@ -38,6 +40,24 @@ async fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("bench server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if args.first().map(String::as_str) == Some("--fleet-replica") {
+        return match fleet::replica_main(&args[1..]).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fleet replica: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if args.iter().any(|a| a == "--fleet") {
+        return match fleet::run(&args).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench --fleet failed: {e}");
                 std::process::ExitCode::FAILURE
             }
         };

@@ -92,10 +92,15 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("\ndeliveries the mock made:");
-    for delivery in mock.webhook_deliveries() {
+    for delivery in mock.wait_for_webhooks_idle(Duration::from_secs(30)).await? {
+        let answer = match (delivery.status, &delivery.error) {
+            (Some(status), _) => format!("HTTP {status}"),
+            (None, Some(error)) => error.clone(),
+            (None, None) => "no answer".to_owned(),
+        };
         println!(
-            "  {} attempt {} -> {}",
-            delivery.event_type, delivery.attempt, delivery.outcome
+            "  {} for {} attempt {} -> {answer}",
+            delivery.event, delivery.session_id, delivery.attempt
         );
     }
     Ok(())
