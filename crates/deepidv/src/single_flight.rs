@@ -121,13 +121,11 @@ impl<'a> Boarding<'a> {
     /// replicas' calls), else this process's.
     pub(crate) async fn flight(&self) -> Flight {
         #[cfg(feature = "redis")]
-        if let Some(Ok(flight)) = match &self.fleet {
-            Some(seat) => Some(seat.flight().await),
-            None => None,
-        } {
-            if flight != Flight::Idle {
-                return flight;
-            }
+        if let Some(seat) = &self.fleet
+            && let Ok(flight) = seat.flight().await
+            && flight != Flight::Idle
+        {
+            return flight;
         }
         self.local.flight()
     }

@@ -64,14 +64,12 @@ fn replica(mock_url: &str, key: &str, redis: Option<&str>) -> Client {
     builder.build().unwrap()
 }
 
-fn limited_mock() -> impl Future<Output = MockServer> {
-    async {
-        MockServer::builder()
-            .rate_limit(true)
-            .start()
-            .await
-            .unwrap()
-    }
+async fn limited_mock() -> MockServer {
+    MockServer::builder()
+        .rate_limit(true)
+        .start()
+        .await
+        .unwrap()
 }
 
 fn answered_429(mock: &MockServer) -> usize {
