@@ -107,6 +107,8 @@ pub(crate) struct Fleet {
     degraded: AtomicBool,
     /// While set and in the future, calls skip Redis (it just failed to connect).
     skip_until: Mutex<Option<Instant>>,
+    /// The reservation script, hashed once (it is sent by hash, `EVALSHA`).
+    reserve_script: redis::Script,
 }
 
 impl fmt::Debug for Fleet {
@@ -149,6 +151,7 @@ impl Fleet {
             lock_ttl,
             degraded: AtomicBool::new(false),
             skip_until: Mutex::new(None),
+            reserve_script: redis::Script::new(RESERVE),
         })
     }
 
@@ -239,9 +242,10 @@ impl Fleet {
             i64::try_from(wait.as_micros()).unwrap_or(i64::MAX)
         });
         let key = self.key("rate");
+        let script = &self.reserve_script;
         let answer: i64 = self
             .run(|mut connection| async move {
-                redis::Script::new(RESERVE)
+                script
                     .key(key)
                     .arg(interval)
                     .arg(limit.burst_size())
