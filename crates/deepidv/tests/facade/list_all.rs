@@ -224,8 +224,9 @@ async fn the_next_page_is_fetched_at_most_one_ahead() {
 
 /// At most two pages are alive at any time: the one being drained and the one fetched ahead.
 /// Pages alive = pages the server answered (the journal's statuses) − pages the caller has
-/// drained (from the items consumed); checked after every item of a 1,000-session walk, and at
-/// two points where the fetch ahead is awaited to see that it is exactly one page.
+/// drained (from the items consumed); checked after every item of a 1,000-session walk whose
+/// caller works a millisecond per item, and at two points where the fetch ahead is awaited to see
+/// that it is exactly one page.
 #[tokio::test]
 async fn list_all_holds_at_most_two_pages() {
     const PAGE: usize = 100;
@@ -244,6 +245,9 @@ async fn list_all_holds_at_most_two_pages() {
     while let Some(session) = stream.next().await {
         assert_eq!(session.unwrap().id, expected[consumed]);
         consumed += 1;
+        // A caller does some work per session (1 ms here): time in which a stream that fetched
+        // further ahead while polled would show it.
+        tokio::time::sleep(Duration::from_millis(1)).await;
         // The page holding item `consumed` is still in hand; those before it are drained.
         let drained = (consumed - 1) / PAGE;
         let alive = answered(&mock) - drained;
