@@ -583,7 +583,7 @@ fn create_mutation() -> impl Strategy<Value = CreateMutation> {
 impl CreateMutation {
     fn field(&self) -> &'static str {
         match self {
-            CreateMutation::Text(field, _) => *field,
+            CreateMutation::Text(field, _) => field,
             CreateMutation::Hours(_) => "expires_in_hours",
         }
     }
@@ -665,7 +665,7 @@ impl ListMutation {
     fn field(&self) -> &'static str {
         match self {
             ListMutation::Limit(_) => "limit",
-            ListMutation::Text(field, _) => *field,
+            ListMutation::Text(field, _) => field,
             ListMutation::TokenWithEmulation(..) => "next_token",
         }
     }

@@ -508,3 +508,32 @@ async fn a_slow_answer_is_a_timeout_after_the_per_attempt_limit() {
     assert!(took < Duration::from_secs(8), "took {took:?}");
     assert_eq!(received(&server).await.len(), 2);
 }
+
+/// Without `Retry-After`, each retry waits a random time up to `initial_delay · 2ⁿ` (full
+/// jitter): four retries from 100 ms wait between 0 and 1.5 s in all. Not waiting at all would take
+/// four draws all near zero (under 20 ms together: about one chance in a million).
+#[tokio::test]
+async fn retries_back_off_with_jitter_within_the_ceilings() {
+    let server = MockServer::start().await;
+    flaky(
+        &server,
+        "GET",
+        ResponseTemplate::new(503),
+        4,
+        json(fixture("retrieve-session.response.json")),
+    )
+    .await;
+    let client = builder(&server)
+        .initial_retry_delay(Duration::from_millis(100))
+        .max_retries(4)
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    client.sessions().retrieve("s1").await.unwrap();
+    let took = started.elapsed();
+
+    assert_eq!(received(&server).await.len(), 5);
+    assert!(took >= Duration::from_millis(20), "no backoff: {took:?}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}

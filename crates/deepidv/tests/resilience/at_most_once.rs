@@ -342,3 +342,54 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
     );
     assert_eq!(mock.session_count(), 4);
 }
+
+/// Two lost attempts in a row, then a refusal: still reconciled (the uncertainty of the first is
+/// not cancelled by the second).
+#[tokio::test]
+async fn two_lost_updates_then_a_refusal_are_reconciled() {
+    let mock = MockServer::start().await;
+    let sessions = builder(&mock).build().unwrap().sessions();
+    let created = sessions.create(applicant("update-5")).await.unwrap();
+    mock.submit(&created.id).unwrap();
+    mock.inject(Fault::process_then_drop().on(Operation::UpdateSessionStatus));
+    mock.inject(Fault::drop_connection().on(Operation::UpdateSessionStatus));
+    mock.inject(
+        Fault::status(409)
+            .body("application/json", r#"{"error":"Status already set"}"#)
+            .on(Operation::UpdateSessionStatus),
+    );
+
+    let updated = sessions
+        .update_status(&created.id, SessionStatusUpdate::Verified)
+        .await
+        .unwrap();
+
+    assert_eq!(updated.session_record.status, SessionStatus::Verified);
+    assert_eq!(sent(&mock, Operation::UpdateSessionStatus), 3);
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+}
+
+/// After an ambiguous create, `create_once` waits the retry delay's ceiling before it looks (to
+/// give the list a moment to show the session): here 300 ms.
+#[tokio::test]
+async fn create_once_waits_before_it_looks() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(503).on(Operation::CreateSession));
+    let sessions = builder(&mock)
+        .initial_retry_delay(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .sessions();
+
+    let started = std::time::Instant::now();
+    let outcome = sessions.create_once(applicant("wait-1")).await.unwrap();
+    let took = started.elapsed();
+
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert!(
+        took >= std::time::Duration::from_millis(300),
+        "looked after {took:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
