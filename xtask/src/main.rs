@@ -11,6 +11,7 @@ mod codegen;
 mod contract;
 mod drift;
 mod msrv;
+mod mutants;
 mod public_api;
 mod spec_rules;
 
@@ -47,7 +48,13 @@ commands:
                       list page, and checks each body against openapi.yaml strictly (unknown
                       fields and enum values count); prints paths and JSON types, never values.
                       Needs DEEPIDV_API_KEY (a sandbox key is enough); DEEPIDV_BASE_URL defaults
-                      to https://api.deepidv.com. Exits 0 no drift, 1 drift, 2 probe failed";
+                      to https://api.deepidv.com. Exits 0 no drift, 1 drift, 2 probe failed
+  mutants [--file PATH]... [--timeout SECS] [-- ARGS...]
+                      mutation testing with cargo-mutants (`cargo install cargo-mutants
+                      --locked`) of the facade's safety-critical files (sessions, retry,
+                      rate_limit, validate, pagination, single_flight, decode by default),
+                      `cargo test -p deepidv` per mutant, SECS per mutant (default 300);
+                      results in target/mutants/mutants.out; exits 2 if any mutant is missed";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
         Some("contract") => contract::run(&workspace_root()),
         Some("msrv") => msrv::run(&workspace_root()),
         Some("drift") => drift::run(&workspace_root()),
+        Some("mutants") => mutants::run(&workspace_root(), &args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS

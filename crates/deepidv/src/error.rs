@@ -627,12 +627,19 @@ impl ErrorResponse {
         secret: &str,
     ) -> Self {
         let text = String::from_utf8_lossy(body);
-        let text = redact(&text, secret);
+        let mut text = redact(&text, secret);
+        let mut json = serde_json::from_str::<serde_json::Value>(&text).ok();
+        // JSON escapes (`\/`, `\u00..`) can hide the key from the search above and give it back
+        // to whoever reads the body as JSON: then the body kept is the decoded value, redacted.
+        if let Some(value) = json.as_mut()
+            && redact_json(value, secret)
+        {
+            text = value.to_string();
+        }
+        let headers = redact_headers(headers, secret);
         // Members are read one by one: an oddly typed member (`"message": [...]`) must not hide
         // the others, as decoding the whole body into one type would.
-        let parsed = serde_json::from_str::<serde_json::Value>(&text)
-            .ok()
-            .filter(serde_json::Value::is_object);
+        let parsed = json.filter(serde_json::Value::is_object);
         let member = |name: &str| {
             let value = parsed.as_ref()?.get(name)?.as_str()?.trim();
             (!value.is_empty()).then(|| value.to_owned())
@@ -775,6 +782,55 @@ pub(crate) fn without_quoted_values(message: &str) -> String {
         }
     }
     out
+}
+
+/// Replaces `secret` in every string and member name of `value`; tells whether there was one.
+fn redact_json(value: &mut serde_json::Value, secret: &str) -> bool {
+    use serde_json::Value;
+    if secret.is_empty() {
+        return false;
+    }
+    match value {
+        Value::String(text) if text.contains(secret) => {
+            *text = redact(text, secret);
+            true
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |found, item| redact_json(item, secret) | found),
+        Value::Object(map) => {
+            let mut found = false;
+            if map.keys().any(|name| name.contains(secret)) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(name, member)| (redact(&name, secret), member))
+                    .collect();
+                found = true;
+            }
+            map.values_mut()
+                .fold(found, |found, member| redact_json(member, secret) | found)
+        }
+        _ => false,
+    }
+}
+
+/// `headers` with every value that contains `secret` replaced by a sensitive `[redacted]`.
+fn redact_headers(mut headers: HeaderMap, secret: &str) -> HeaderMap {
+    if secret.is_empty() {
+        return headers;
+    }
+    for value in headers.values_mut() {
+        if value
+            .as_bytes()
+            .windows(secret.len())
+            .any(|window| window == secret.as_bytes())
+        {
+            let mut redacted = reqwest::header::HeaderValue::from_static("[redacted]");
+            redacted.set_sensitive(true);
+            *value = redacted;
+        }
+    }
+    headers
 }
 
 /// `text` with every occurrence of `secret` replaced.

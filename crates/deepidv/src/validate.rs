@@ -146,11 +146,20 @@ fn phone(field: &str, value: &str) -> Result<()> {
 /// An absolute https URL with a host, spelled `https://` in lowercase (as the spec's pattern and
 /// the mock require; deviation 5 in `openapi.yaml`).
 fn https_url(field: &str, value: &str) -> Result<()> {
-    if !value.starts_with("https://") {
+    let Some(rest) = value.strip_prefix("https://") else {
         return Err(Error::invalid(
             field,
             "must start with `https://` (lowercase)",
         ));
+    };
+    // As the spec's pattern (`^https://[^/?#\s]+`) and the mock: the host comes right after
+    // `https://`, and there is no whitespace anywhere. URL parsing would drop the extra slashes,
+    // trim or encode the whitespace, and so accept what the server refuses.
+    if value.chars().any(char::is_whitespace) {
+        return Err(Error::invalid(field, "must not contain whitespace"));
+    }
+    if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+        return Err(Error::invalid(field, "has no host"));
     }
     let url = url::Url::parse(value)
         .map_err(|e| Error::invalid(field, format!("is not an absolute URL: {e}")))?;

@@ -25,6 +25,16 @@ fn from_env_reads_the_key_and_the_optional_base_url() {
     assert_eq!(client.base_url(), "http://127.0.0.1:12111");
     assert!(!format!("{client:?}").contains("sk_test_from_env"));
 
+    // Set but blank (an empty line in a .env file, a template left unfilled): the default.
+    for blank in ["", "   ", "\t"] {
+        unsafe { std::env::set_var("DEEPIDV_BASE_URL", blank) };
+        assert_eq!(
+            Client::from_env().unwrap().base_url(),
+            "https://api.deepidv.com",
+            "{blank:?}"
+        );
+    }
+
     unsafe { std::env::set_var("DEEPIDV_BASE_URL", "http://deepidv.example") };
     assert!(matches!(Client::from_env(), Err(Error::Config { .. })));
 }

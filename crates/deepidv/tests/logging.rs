@@ -142,6 +142,39 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
         );
     }
     assert!(!plain.contains(" body="), "bodies are off by default");
+    // The retry is one DEBUG event inside the call's span: the span's fields (operation, method,
+    // path, the attempt that failed, its status and request id) and the event's own (reason,
+    // status, wait).
+    let retry = plain
+        .lines()
+        .find(|line| line.contains("retrying"))
+        .unwrap_or_else(|| panic!("no retry event in:\n{plain}"));
+    for expected in [
+        " DEBUG ",
+        "deepidv{",
+        "operation=\"retrieveSession\"",
+        "method=\"GET\"",
+        "path=\"/v1/sessions/{id}\"",
+        "request_id=\"req-flow-503\"",
+        "retry_reason=\"api\"",
+        "attempt=1",
+        "reason=\"api\"",
+        "status=503",
+        "wait_ms=",
+    ] {
+        assert!(
+            retry.contains(expected),
+            "{expected:?} missing from {retry}"
+        );
+    }
+    assert_eq!(
+        plain
+            .lines()
+            .filter(|line| line.contains("retrying"))
+            .count(),
+        1,
+        "one retry in the flow"
+    );
 
     let with_bodies = flow(true).await;
     assert!(

@@ -871,3 +871,41 @@ fn the_reference_record_stays_the_published_example_byte_for_byte() {
         json!({"country": "Canada"})
     );
 }
+
+/// The request journal keeps the last 10,000 requests, oldest dropped first, and counts them all.
+#[tokio::test]
+async fn the_journal_keeps_the_last_10_000_requests() {
+    // Two batches over the cap, so that exactly the first two batches are dropped.
+    const SENT: usize = 10_016;
+    let mock = MockServer::start().await;
+    let client = http();
+    let url = format!("{}/v1/sessions/no-such-session", mock.url());
+    // Eight at a time, numbered in the query so that the order can be checked.
+    let mut next = 0;
+    while next < SENT {
+        let mut batch = tokio::task::JoinSet::new();
+        for n in next..(next + 8).min(SENT) {
+            let request = client
+                .get(format!("{url}?n={n}"))
+                .header("x-api-key", mock.api_key())
+                .send();
+            batch.spawn(async move { request.await.unwrap().status().as_u16() });
+        }
+        next = (next + 8).min(SENT);
+        assert!(batch.join_all().await.iter().all(|&s| s == 404));
+    }
+
+    let journal = mock.requests();
+    assert_eq!(journal.len(), 10_000);
+    assert_eq!(mock.request_count(), SENT as u64);
+    let numbers: Vec<usize> = journal
+        .iter()
+        .map(|r| r.query.as_deref().unwrap()[2..].parse().unwrap())
+        .collect();
+    // Within a batch of eight the arrival order is the network's; across batches it is fixed.
+    assert!(numbers.iter().all(|&n| n >= 16), "the oldest went first");
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (SENT - 10_000..SENT).collect::<Vec<_>>());
+    assert!(journal.iter().all(|r| r.status == Some(404)));
+}

@@ -260,6 +260,68 @@ async fn the_key_never_appears_in_errors() {
     assert!(!e.response().unwrap().body().contains(KEY));
 }
 
+/// JSON escapes can hide the key from a plain search of the body (`\/` for `/`, `\u0073` for
+/// `s`) and reveal it to anyone who reads the body as JSON. Whichever member repeats it (the
+/// message, the hints, any other) and whichever header, nothing the error keeps or shows has it.
+#[tokio::test]
+async fn the_key_is_removed_even_behind_json_escapes() {
+    const SLASHED: &str = "sk_test/4f9c2e1a7b";
+    let escaped = [
+        SLASHED.replace('/', "\\/"),
+        format!("\\u0073{}", &SLASHED[1..]),
+        SLASHED
+            .chars()
+            .map(|c| format!("\\u{:04X}", c as u32))
+            .collect(),
+    ];
+    for form in escaped {
+        let body = format!(
+            r#"{{"message":"Invalid API key {form}","hints":[{{"path":["x-api-key"],"message":"{form}"}}],"detail":"{form}"}}"#
+        );
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_raw(body, "application/json")
+                    .insert_header("x-echo", SLASHED),
+            )
+            .mount(&server)
+            .await;
+        let client = deepidv::testing::builder(server.uri(), SLASHED)
+            .max_retries(0)
+            .build()
+            .unwrap();
+
+        let e = client.sessions().retrieve("s1").await.unwrap_err();
+
+        assert_eq!(e.message(), "Invalid API key [redacted]", "{form}");
+        let answer = e.response().unwrap();
+        let as_json: serde_json::Value = serde_json::from_str(answer.body()).unwrap();
+        for (what, text) in [
+            ("Display", e.to_string()),
+            ("Debug", format!("{e:?}")),
+            ("body", answer.body().to_owned()),
+            ("body as JSON", as_json.to_string()),
+            (
+                "hints",
+                serde_json::Value::from(answer.hints().to_vec()).to_string(),
+            ),
+            ("headers", format!("{:?}", answer.headers())),
+        ] {
+            assert!(
+                !text.contains(SLASHED),
+                "{form}: the key is in the {what}: {text}"
+            );
+        }
+        assert_eq!(
+            answer.hints().len(),
+            1,
+            "the hints are kept, without the key"
+        );
+        assert_eq!(answer.request_id(), None);
+    }
+}
+
 #[tokio::test]
 async fn debug_output_never_shows_the_key() {
     let server = MockServer::start().await;

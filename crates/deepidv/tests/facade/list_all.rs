@@ -1,6 +1,6 @@
 //! `Sessions::list_all` against deepidv-mock: the whole walk, filters, faults, early drop.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use deepidv::{Client, Error, Session, SessionListParams, SessionStatus};
 use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
@@ -157,6 +157,32 @@ async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
     assert!(stream.next().await.is_none());
 }
 
+/// Waits (up to a generous 20 s) until `mock` has journaled `n` list requests; fails if it never
+/// does. Synchronises on the mock's journal, never on a sleep.
+async fn until_list_requests(mock: &MockServer, n: usize) {
+    let started = Instant::now();
+    while list_requests(mock) < n {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{} list requests after 20 s, expected {n}",
+            list_requests(mock)
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Watches `mock`'s journal for `window` and returns the most list requests seen. Used only after
+/// the awaited requests arrived: it checks that no further one comes.
+async fn most_list_requests_within(mock: &MockServer, window: Duration) -> usize {
+    let started = Instant::now();
+    let mut most = list_requests(mock);
+    while started.elapsed() < window {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        most = most.max(list_requests(mock));
+    }
+    most
+}
+
 #[tokio::test]
 async fn dropping_the_stream_stops_the_requests() {
     let mock = MockServer::start().await;
@@ -170,17 +196,13 @@ async fn dropping_the_stream_stops_the_requests() {
         .collect()
         .await;
     assert_eq!(first.len(), 10);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let after_drop = list_requests(&mock);
+    // The first page was journaled before it was answered; the one fetched ahead may still be on
+    // its way. Nothing polls the dropped stream, so nothing beyond those two can come.
+    until_list_requests(&mock, 1).await;
+    let most = most_list_requests_within(&mock, Duration::from_millis(500)).await;
     assert!(
-        after_drop <= 2,
-        "the page in hand and at most one ahead: {after_drop}"
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        list_requests(&mock),
-        after_drop,
-        "no request after the drop"
+        most <= 2,
+        "the page in hand and at most one ahead, none after the drop: {most}"
     );
 }
 
@@ -193,8 +215,60 @@ async fn the_next_page_is_fetched_at_most_one_ahead() {
 
     stream.next().await.unwrap().unwrap();
     // While the caller holds page 1, page 2 is fetched, and nothing beyond it.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(list_requests(&mock), 2);
+    until_list_requests(&mock, 2).await;
+    assert_eq!(
+        most_list_requests_within(&mock, Duration::from_millis(300)).await,
+        2
+    );
+}
+
+/// At most two pages are alive at any time: the one being drained and the one fetched ahead.
+/// Pages alive = pages the server answered (the journal's statuses) − pages the caller has
+/// drained (from the items consumed); checked after every item of a 1,000-session walk whose
+/// caller works a millisecond per item, and at two points where the fetch ahead is awaited to see
+/// that it is exactly one page.
+#[tokio::test]
+async fn list_all_holds_at_most_two_pages() {
+    const PAGE: usize = 100;
+    let mock = MockServer::start().await;
+    let expected: Vec<String> = seeded(&mock, 1_000).into_iter().map(|(id, _)| id).collect();
+    let sessions = client_for(&mock).sessions();
+    let mut stream = sessions.list_all(SessionListParams::new().limit(PAGE as u32));
+    let answered = |mock: &MockServer| {
+        mock.requests()
+            .iter()
+            .filter(|r| r.operation == Some(Operation::ListSessions) && r.status.is_some())
+            .count()
+    };
+
+    let mut consumed = 0;
+    while let Some(session) = stream.next().await {
+        assert_eq!(session.unwrap().id, expected[consumed]);
+        consumed += 1;
+        // A caller does some work per session (1 ms here): time in which a stream that fetched
+        // further ahead while polled would show it.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        // The page holding item `consumed` is still in hand; those before it are drained.
+        let drained = (consumed - 1) / PAGE;
+        let alive = answered(&mock) - drained;
+        assert!(
+            alive <= 2,
+            "{alive} pages alive after {consumed} items: {:?}",
+            stream
+        );
+        if consumed == 50 || consumed == 750 {
+            // Mid-page: the page after this one arrives, and no other.
+            let page = consumed / PAGE + 1;
+            until_list_requests(&mock, page + 1).await;
+            assert_eq!(
+                most_list_requests_within(&mock, Duration::from_millis(200)).await,
+                page + 1,
+                "after {consumed} items"
+            );
+        }
+    }
+    assert_eq!(consumed, 1_000);
+    assert_eq!(list_requests(&mock), 10);
 }
 
 #[tokio::test]

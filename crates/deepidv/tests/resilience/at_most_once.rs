@@ -136,3 +136,260 @@ async fn a_refusal_without_an_earlier_lost_attempt_is_reported() {
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
     assert_eq!(sent(&mock, Operation::RetrieveSession), 0);
 }
+
+/// Creates a session and decides it `REJECTED`; returns its id.
+async fn rejected_session(
+    mock: &MockServer,
+    sessions: &deepidv::Sessions,
+    external_id: &str,
+) -> String {
+    let created = sessions.create(applicant(external_id)).await.unwrap();
+    mock.submit(&created.id).unwrap();
+    sessions
+        .update_status(&created.id, SessionStatusUpdate::Rejected)
+        .await
+        .unwrap();
+    created.id
+}
+
+/// After an attempt whose fate is unknown, a refusal is reconciled only when the session already
+/// has the status asked for. Here it has another decision (REJECTED, VERIFIED asked): the refusal
+/// is the answer. The lost attempts are ones the mock did not apply (`drop_connection`, a 503):
+/// `process_then_drop` would apply the VERIFIED asked for, and then the read would match.
+#[tokio::test]
+async fn a_refused_retry_is_reported_when_the_session_has_another_decision() {
+    let mock = MockServer::start().await;
+    let sessions = builder(&mock).build().unwrap().sessions();
+    let id = rejected_session(&mock, &sessions, "update-3").await;
+    for lost in [Fault::drop_connection(), Fault::status(503)] {
+        mock.inject(lost.on(Operation::UpdateSessionStatus));
+        mock.inject(
+            Fault::status(409)
+                .body("application/json", r#"{"error":"Status already set"}"#)
+                .on(Operation::UpdateSessionStatus),
+        );
+        let reads_before = sent(&mock, Operation::RetrieveSession);
+
+        let e = sessions
+            .update_status(&id, SessionStatusUpdate::Verified)
+            .await
+            .unwrap_err();
+
+        assert_eq!(e.status(), Some(409), "{e:?}");
+        assert!(matches!(e, Error::Api { .. }), "{e:?}");
+        assert_eq!(
+            sent(&mock, Operation::RetrieveSession),
+            reads_before + 1,
+            "the session was read once to reconcile"
+        );
+        assert_eq!(mock.session(&id).unwrap()["status"], "REJECTED");
+    }
+}
+
+/// When the reconciliation read itself fails, the refusal comes back, not the read's error.
+#[tokio::test]
+async fn a_failing_reconciliation_read_returns_the_refusal() {
+    let mock = MockServer::start().await;
+    let sessions = builder(&mock).build().unwrap().sessions();
+    let created = sessions.create(applicant("update-4")).await.unwrap();
+    mock.submit(&created.id).unwrap();
+    mock.inject(Fault::drop_connection().on(Operation::UpdateSessionStatus));
+    mock.inject(
+        Fault::status(409)
+            .body("application/json", r#"{"error":"Status already set"}"#)
+            .on(Operation::UpdateSessionStatus),
+    );
+    mock.inject(Fault::status(403).on(Operation::RetrieveSession));
+
+    let e = sessions
+        .update_status(&created.id, SessionStatusUpdate::Verified)
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.status(), Some(409), "{e:?}");
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+}
+
+/// If the lookup after an ambiguous create fails, the create's error is returned (whether the
+/// session exists is unknown), not the lookup's.
+#[tokio::test]
+async fn a_failed_lookup_returns_the_creates_error() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(503).on(Operation::CreateSession));
+    mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
+    let sessions = builder(&mock).build().unwrap().sessions();
+
+    let e = sessions
+        .create_once(applicant("lookup-1"))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.status(), Some(503), "{e:?}");
+    assert!(!e.is_retryable(), "an ambiguous create is not retryable");
+    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    // The lookup is a read: retried like one (1 + 3), then given up.
+    assert_eq!(sent(&mock, Operation::ListSessions), 4);
+}
+
+/// Every ambiguous failure leads to a lookup: a 5xx, a timeout after sending, a 200 whose
+/// identifying field cannot be read. Not processed (503, the unreadable 200): nothing is found and
+/// the create is sent again. Processed but the body never came (a timeout in the body): found.
+#[tokio::test]
+async fn ambiguous_failures_are_looked_up() {
+    for (n, fault) in [
+        Fault::status(503),
+        Fault::status(502).body("text/html", "<html>Bad Gateway</html>"),
+        Fault::status(200).body("application/json", r#"{"id": 5}"#),
+        Fault::status(200).body("application/json", r#"{"id": "s1"}"#),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mock = MockServer::start().await;
+        mock.inject(fault.on(Operation::CreateSession));
+        let sessions = builder(&mock).build().unwrap().sessions();
+
+        let outcome = sessions
+            .create_once(applicant(&format!("ambiguous-{n}")))
+            .await
+            .unwrap();
+
+        assert!(
+            matches!(outcome, CreateOutcome::Created(_)),
+            "{n}: {outcome:?}"
+        );
+        assert_eq!(sent(&mock, Operation::ListSessions), 1, "{n}: one lookup");
+        assert_eq!(sent(&mock, Operation::CreateSession), 2, "{n}");
+        assert_eq!(mock.session_count(), 1, "{n}");
+    }
+
+    let mock = MockServer::start().await;
+    mock.inject(Fault::slow_body(std::time::Duration::from_secs(5)).on(Operation::CreateSession));
+    let sessions = builder(&mock)
+        .timeout(std::time::Duration::from_millis(500))
+        .build()
+        .unwrap()
+        .sessions();
+    let outcome = sessions
+        .create_once(applicant("ambiguous-slow"))
+        .await
+        .unwrap();
+    let CreateOutcome::Existing(existing) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(existing.external_id.as_deref(), Some("ambiguous-slow"));
+    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert_eq!(mock.session_count(), 1);
+}
+
+/// A 4xx says the create was refused: no lookup, no second create.
+#[tokio::test]
+async fn a_refused_create_is_not_looked_up() {
+    for status in [400, 401, 402, 403, 404, 409, 422] {
+        let mock = MockServer::start().await;
+        mock.inject(Fault::status(status).on(Operation::CreateSession));
+        let sessions = builder(&mock).build().unwrap().sessions();
+
+        let e = sessions
+            .create_once(applicant("refused-1"))
+            .await
+            .unwrap_err();
+
+        assert_eq!(e.status(), Some(status), "{e:?}");
+        assert_eq!(sent(&mock, Operation::CreateSession), 1, "{status}");
+        assert_eq!(
+            sent(&mock, Operation::ListSessions),
+            0,
+            "{status}: no lookup"
+        );
+    }
+}
+
+/// Several sessions with one `external_id`: the lookup takes the newest (the list is newest
+/// first, `created_at` then insertion order), so a lost create is found as the session it made,
+/// and a create that never happened is taken for the newest older one (the documented caveat).
+#[tokio::test]
+async fn the_newest_session_with_the_external_id_is_the_one_found() {
+    let mock = MockServer::start().await;
+    let sessions = builder(&mock).build().unwrap().sessions();
+    let mut older = Vec::new();
+    for _ in 0..3 {
+        older.push(sessions.create(applicant("dup-1")).await.unwrap().id);
+        mock.advance_time(chrono::Duration::hours(1));
+    }
+
+    mock.inject(Fault::drop_connection().on(Operation::CreateSession));
+    let outcome = sessions.create_once(applicant("dup-1")).await.unwrap();
+    let CreateOutcome::Existing(found) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(found.id, older[2], "the newest of the older sessions");
+    assert_eq!(mock.session_count(), 3);
+
+    // A fresh client: the single-flight record of the first call is gone.
+    let sessions = builder(&mock).build().unwrap().sessions();
+    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    let outcome = sessions.create_once(applicant("dup-1")).await.unwrap();
+    let CreateOutcome::Existing(found) = outcome else {
+        panic!("{outcome:?}")
+    };
+    let made = mock.invites().last().unwrap().session_id.clone();
+    assert!(!older.contains(&made));
+    assert_eq!(
+        found.id, made,
+        "the session the lost create made, the newest"
+    );
+    assert_eq!(mock.session_count(), 4);
+}
+
+/// Two lost attempts in a row, then a refusal: still reconciled (the uncertainty of the first is
+/// not cancelled by the second).
+#[tokio::test]
+async fn two_lost_updates_then_a_refusal_are_reconciled() {
+    let mock = MockServer::start().await;
+    let sessions = builder(&mock).build().unwrap().sessions();
+    let created = sessions.create(applicant("update-5")).await.unwrap();
+    mock.submit(&created.id).unwrap();
+    mock.inject(Fault::process_then_drop().on(Operation::UpdateSessionStatus));
+    mock.inject(Fault::drop_connection().on(Operation::UpdateSessionStatus));
+    mock.inject(
+        Fault::status(409)
+            .body("application/json", r#"{"error":"Status already set"}"#)
+            .on(Operation::UpdateSessionStatus),
+    );
+
+    let updated = sessions
+        .update_status(&created.id, SessionStatusUpdate::Verified)
+        .await
+        .unwrap();
+
+    assert_eq!(updated.session_record.status, SessionStatus::Verified);
+    assert_eq!(sent(&mock, Operation::UpdateSessionStatus), 3);
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+}
+
+/// After an ambiguous create, `create_once` waits the retry delay's ceiling before it looks (to
+/// give the list a moment to show the session): here 300 ms.
+#[tokio::test]
+async fn create_once_waits_before_it_looks() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(503).on(Operation::CreateSession));
+    let sessions = builder(&mock)
+        .initial_retry_delay(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap()
+        .sessions();
+
+    let started = std::time::Instant::now();
+    let outcome = sessions.create_once(applicant("wait-1")).await.unwrap();
+    let took = started.elapsed();
+
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert!(
+        took >= std::time::Duration::from_millis(300),
+        "looked after {took:?}"
+    );
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}

@@ -45,6 +45,8 @@ const OPERATIONS: [Operation; 4] = [
 #[derive(Clone, Copy, Debug)]
 enum Expect {
     RateLimit,
+    /// `RateLimit` carrying this `Retry-After`, which every retry waited for.
+    RateLimitAfter(Duration),
     Api(u16),
     Network,
     Decode,
@@ -55,6 +57,9 @@ impl Expect {
     fn matches(self, e: &Error) -> bool {
         match self {
             Expect::RateLimit => matches!(e, Error::RateLimit { .. }),
+            Expect::RateLimitAfter(wait) => {
+                matches!(e, Error::RateLimit { retry_after: Some(after), .. } if *after == wait)
+            }
             Expect::Api(status) => matches!(e, Error::Api { .. }) && e.status() == Some(status),
             Expect::Network => matches!(
                 e,
@@ -123,6 +128,14 @@ async fn cell(
         attempts,
         "{operation:?}: attempts for {e:?}"
     );
+    // The server's Retry-After was waited for before every retry (the clock may only be late).
+    if let Expect::RateLimitAfter(wait) = expect {
+        let waited = wait * (attempts as u32 - 1);
+        assert!(
+            took >= waited,
+            "{operation:?}: took {took:?}, less than the {waited:?} of Retry-After"
+        );
+    }
     // Each attempt at most `worst_attempt`, plus at most 10 + 20 ms of backoff; doubled, plus 2 s.
     let bound = worst_attempt * attempts as u32 * 2 + Duration::from_secs(2);
     assert!(
@@ -175,7 +188,7 @@ const FAST: Duration = Duration::from_millis(300);
 async fn rate_limited_with_retry_after_seconds() {
     row(
         Fault::status(429).header("retry-after", "1"),
-        Expect::RateLimit,
+        Expect::RateLimitAfter(Duration::from_secs(1)),
         Retried::Always,
         Duration::from_millis(1_300),
     )

@@ -193,3 +193,104 @@ fn invalid_limits_are_refused() {
         assert!(matches!(builder.build(), Err(Error::Config { .. })));
     }
 }
+
+/// The default cap is 16 MiB: a body of exactly 16 MiB is read (and then fails to decode as a
+/// session, having no `session_record`), one byte more ends the read at the cap.
+#[tokio::test]
+async fn the_default_cap_is_16_mib() {
+    assert_eq!(deepidv::DEFAULT_MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
+    let mock = MockServer::start().await;
+    let client = builder(&mock).max_retries(0).build().unwrap();
+    let sessions = client.sessions();
+
+    mock.inject(Fault::oversized(16 * 1024 * 1024).on(Operation::RetrieveSession));
+    let read = sessions.retrieve("test_verified").await.unwrap_err();
+    let Error::Decode { message, .. } = &read else {
+        panic!("{read:?}")
+    };
+    assert!(!message.contains("limit"), "read whole: {message}");
+
+    mock.inject(Fault::oversized(16 * 1024 * 1024 + 1).on(Operation::RetrieveSession));
+    let cut = sessions.retrieve("test_verified").await.unwrap_err();
+    let Error::Decode { message, .. } = &cut else {
+        panic!("{cut:?}")
+    };
+    assert!(message.contains("16777216-byte limit"), "{message}");
+}
+
+/// An error answer over the cap keeps its status (it is still a 500, retried as one), and its body
+/// is read only up to the cap: the error holds at most the 4 KiB cap of the 2 MiB sent.
+#[tokio::test]
+async fn an_error_body_over_the_cap_keeps_its_status_and_is_cut() {
+    let mock = MockServer::start().await;
+    let page = format!("<html>{}</html>", "x".repeat(2 * 1024 * 1024));
+    mock.inject(
+        Fault::status(500)
+            .body("text/html", page)
+            .on(Operation::RetrieveSession)
+            .times(10),
+    );
+    let client = builder(&mock)
+        .max_response_bytes(4 * 1024)
+        .max_retries(1)
+        .build()
+        .unwrap();
+
+    let e = client
+        .sessions()
+        .retrieve("test_verified")
+        .await
+        .unwrap_err();
+
+    assert!(matches!(e, Error::Api { .. }), "{e:?}");
+    assert_eq!(e.status(), Some(500));
+    let body = e.response().unwrap().body();
+    assert!(body.len() <= 4 * 1024, "{} bytes kept", body.len());
+    assert!(
+        body.is_empty() || body.starts_with("<html>x"),
+        "{}",
+        &body[..20]
+    );
+    assert!(e.to_string().chars().count() < 500);
+    assert_eq!(
+        sent(&mock, Operation::RetrieveSession),
+        2,
+        "retried as a 500"
+    );
+}
+
+#[test]
+fn a_rate_limit_reports_its_rate_and_burst() {
+    assert_eq!(
+        (RateLimit::DEFAULT.rate(), RateLimit::DEFAULT.burst_size()),
+        (24, 30)
+    );
+    let limit = RateLimit::per_second(10);
+    assert_eq!((limit.rate(), limit.burst_size()), (10, 10));
+    let limit = limit.burst(25);
+    assert_eq!((limit.rate(), limit.burst_size()), (10, 25));
+    assert_eq!(limit, RateLimit::per_second(10).burst(25));
+}
+
+/// After the burst, calls go at the configured rate, neither faster nor slower: 11 sequential
+/// calls at 10 a second with no burst to spare take 1 s of waits. A refill too fast would take
+/// none; one that lagged (tokens earned more slowly than the rate) would take several seconds.
+#[tokio::test]
+async fn after_the_burst_calls_go_at_the_rate() {
+    let mock = MockServer::start().await;
+    let client = builder(&mock)
+        .rate_limit(Some(RateLimit::per_second(10).burst(1)))
+        .build()
+        .unwrap();
+    let sessions = client.sessions();
+    let started = Instant::now();
+    for _ in 0..11 {
+        sessions
+            .list(SessionListParams::new().limit(1))
+            .await
+            .unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(950), "took only {took:?}");
+    assert!(took < Duration::from_secs(4), "took {took:?}");
+}
