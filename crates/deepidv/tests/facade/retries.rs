@@ -102,13 +102,11 @@ async fn retries_stop_after_max_retries() {
         .mount(&server)
         .await;
 
-    let e = builder(&server)
-        .max_retries(2)
-        .build()
-        .unwrap()
-        .sessions()
-        .retrieve("s1")
+    let sessions = builder(&server).max_retries(2).build().unwrap().sessions();
+    // Bounded: a client that never ran out of retries would loop here, not fail.
+    let e = tokio::time::timeout(Duration::from_secs(20), sessions.retrieve("s1"))
         .await
+        .expect("the retries never stopped")
         .unwrap_err();
 
     assert!(matches!(e, Error::Api { .. }), "{e:?}");
@@ -435,7 +433,14 @@ async fn a_retry_after_beyond_60_seconds_ends_the_retries() {
         .await;
 
     let started = Instant::now();
-    let e = client(&server).sessions().retrieve("s1").await.unwrap_err();
+    // Bounded: a client that waited for the Retry-After would hang here, not fail.
+    let e = tokio::time::timeout(
+        Duration::from_secs(20),
+        client(&server).sessions().retrieve("s1"),
+    )
+    .await
+    .expect("the call waited for the Retry-After")
+    .unwrap_err();
 
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
@@ -453,7 +458,14 @@ async fn a_retry_after_of_60_seconds_is_waited_for_and_61_is_returned() {
         .mount(&server)
         .await;
     let started = Instant::now();
-    let e = client(&server).sessions().retrieve("s1").await.unwrap_err();
+    // Bounded: a client that waited for the Retry-After would hang here, not fail.
+    let e = tokio::time::timeout(
+        Duration::from_secs(20),
+        client(&server).sessions().retrieve("s1"),
+    )
+    .await
+    .expect("the call waited for the Retry-After")
+    .unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(e.retry_after(), Some(Duration::from_secs(61)));
     assert_eq!(received(&server).await.len(), 1);

@@ -252,11 +252,14 @@ async fn a_retry_after_too_large_to_parse_stops_the_retries() {
     );
     let client = builder(&mock).build().unwrap();
 
-    let e = client
-        .sessions()
-        .retrieve("test_verified")
-        .await
-        .unwrap_err();
+    // Bounded: a client that waited for the Retry-After would hang here, not fail.
+    let e = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.sessions().retrieve("test_verified"),
+    )
+    .await
+    .expect("the call waited for the Retry-After")
+    .unwrap_err();
 
     let Error::RateLimit { retry_after, .. } = &e else {
         panic!("{e:?}")
@@ -354,4 +357,62 @@ async fn an_email_error_does_not_repeat_the_domain() {
     );
     assert!(!e.to_string().contains("private-clinic"), "{e}");
     assert!(mock.requests().is_empty());
+}
+
+/// A retry whose wait would end past the total timeout is not waited for: the failure that asked
+/// for it comes back at once (not a timeout after the wait).
+#[tokio::test]
+async fn a_retry_that_would_end_past_the_total_timeout_is_not_waited_for() {
+    let mock = MockServer::start().await;
+    mock.inject(
+        Fault::status(429)
+            .header("retry-after", "30")
+            .on(Operation::RetrieveSession)
+            .times(10),
+    );
+    let client = builder(&mock)
+        .total_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let e = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.sessions().retrieve("test_verified"),
+    )
+    .await
+    .expect("the call waited for a retry past its deadline")
+    .unwrap_err();
+
+    assert!(matches!(e, Error::RateLimit { .. }), "{e:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+}
+
+/// The same at the boundary, on tokio's paused clock (the mock runs in this runtime, so no time
+/// passes while it answers): a wait that would end exactly at the deadline is not taken either.
+#[tokio::test(start_paused = true)]
+async fn a_retry_that_would_end_exactly_at_the_total_timeout_is_not_waited_for() {
+    let mock = MockServer::start().await;
+    mock.inject(
+        Fault::status(429)
+            .header("retry-after", "2")
+            .on(Operation::RetrieveSession)
+            .times(10),
+    );
+    let client = builder(&mock)
+        .total_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    let e = client
+        .sessions()
+        .retrieve("test_verified")
+        .await
+        .unwrap_err();
+
+    assert_eq!(started.elapsed(), Duration::ZERO, "no time passed: {e:?}");
+    assert!(matches!(e, Error::RateLimit { .. }), "{e:?}");
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
 }
