@@ -265,7 +265,14 @@ async fn connection_refused_is_a_network_error_that_was_never_sent() {
         .build()
         .unwrap();
 
-    let e = client.sessions().create(create_input()).await.unwrap_err();
+    // Bounded: a client whose retries never ran out would loop here, not fail.
+    let e = tokio::time::timeout(
+        Duration::from_secs(20),
+        client.sessions().create(create_input()),
+    )
+    .await
+    .expect("the retries never stopped")
+    .unwrap_err();
 
     let Error::Network { maybe_sent, .. } = &e else {
         panic!("{e:?}")
@@ -508,7 +515,11 @@ async fn a_slow_answer_is_a_timeout_after_the_per_attempt_limit() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let e = client.sessions().retrieve("s1").await.unwrap_err();
+    // Bounded: a client whose retries never ran out would loop here, not fail.
+    let e = tokio::time::timeout(Duration::from_secs(20), client.sessions().retrieve("s1"))
+        .await
+        .expect("the retries never stopped")
+        .unwrap_err();
     let took = started.elapsed();
 
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
