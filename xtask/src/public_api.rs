@@ -1809,7 +1809,7 @@ mod tests {
                 }
                 pub struct Alpha { pub id: String, secret: u8 }
                 impl Alpha {
-                    pub fn new() -> Self { todo!() }
+                    pub fn new() -> Self { Self { id: String::new(), secret: 0 } }
                     fn private(&self) {}
                     pub(crate) fn internal() {}
                 }

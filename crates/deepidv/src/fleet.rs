@@ -259,20 +259,26 @@ impl Fleet {
 
     /// Hands back, in the background, the turn of a call cancelled while it waited.
     pub(crate) fn refund_later(&self, limit: RateLimit) {
-        let (Some(connection), Ok(runtime)) = (
+        self.script_later(REFUND, self.key("rate"), interval_micros(limit).to_string());
+    }
+
+    /// Runs `script` on `key` with `arg` in the background, best effort: for the clean-up of a
+    /// cancelled call, which cannot await (a lost refund costs one turn; a lost release, the
+    /// lock's expiry).
+    fn script_later(&self, script: &'static str, key: String, arg: String) {
+        let (Some(mut connection), Ok(runtime)) = (
             self.connection.get().cloned(),
             tokio::runtime::Handle::try_current(),
         ) else {
             return;
         };
-        let (key, interval, timeout) = (self.key("rate"), interval_micros(limit), self.timeout);
+        let timeout = self.timeout;
         runtime.spawn(async move {
-            let mut connection = connection;
             let _ = tokio::time::timeout(
                 timeout,
-                redis::Script::new(REFUND)
+                redis::Script::new(script)
                     .key(key)
-                    .arg(interval)
+                    .arg(arg)
                     .invoke_async::<i64>(&mut connection),
             )
             .await;
@@ -395,47 +401,26 @@ impl FleetSeat<'_> {
     /// Releases the lock (only if this call still holds it).
     pub(crate) async fn leave(mut self) {
         self.released = true;
-        release(self.fleet, self.lock.clone(), self.token.clone()).await;
+        let (lock, token) = (self.lock.clone(), self.token.clone());
+        let _ = self
+            .fleet
+            .run(|mut connection| async move {
+                redis::Script::new(RELEASE)
+                    .key(lock)
+                    .arg(token)
+                    .invoke_async::<i64>(&mut connection)
+                    .await
+            })
+            .await;
     }
-}
-
-async fn release(fleet: &Fleet, lock: String, token: String) {
-    let _ = fleet
-        .run(|mut connection| async move {
-            redis::Script::new(RELEASE)
-                .key(lock)
-                .arg(token)
-                .invoke_async::<i64>(&mut connection)
-                .await
-        })
-        .await;
 }
 
 impl Drop for FleetSeat<'_> {
     fn drop(&mut self) {
-        if self.released {
-            return;
-        }
-        // A cancelled call: release in the background; the lock's expiry is the backstop.
-        let (lock, token) = (self.lock.clone(), self.token.clone());
-        let client = self.fleet.client.clone();
-        let timeout = self.fleet.timeout;
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let Ok(Ok(mut connection)) =
-                    tokio::time::timeout(timeout, client.get_multiplexed_async_connection()).await
-                else {
-                    return;
-                };
-                let _ = tokio::time::timeout(
-                    timeout,
-                    redis::Script::new(RELEASE)
-                        .key(lock)
-                        .arg(token)
-                        .invoke_async::<i64>(&mut connection),
-                )
-                .await;
-            });
+        if !self.released {
+            // A cancelled call: release in the background; the lock's expiry is the backstop.
+            self.fleet
+                .script_later(RELEASE, self.lock.clone(), self.token.clone());
         }
     }
 }

@@ -1,43 +1,16 @@
 //! What reaches `tracing` during a full flow, at TRACE: spans and retries, never the key, never
 //! the applicant's data or file links. Its own test binary: it installs the global subscriber.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex, OnceLock},
-    time::Duration,
-};
+#[path = "support/captured_logs.rs"]
+mod captured_logs;
+
+use std::time::Duration;
 
 use deepidv::{Client, SessionCreateInput, SessionListParams, SessionStatusUpdate};
 use deepidv_mock::{Fault, MockServer, Operation};
 
-/// Everything logged, as text.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn captured() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
+fn captured() -> &'static captured_logs::Captured {
+    captured_logs::install(tracing::Level::TRACE)
 }
 
 /// Runs a whole flow with `log_bodies` and returns what was logged during it.
@@ -57,7 +30,7 @@ async fn flow(log_bodies: bool) -> String {
         .build()
         .unwrap();
     let sessions = client.sessions();
-    let before = captured.0.lock().unwrap().len();
+    let before = captured.len();
 
     let input = SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
         .external_id("log-1");
@@ -94,9 +67,7 @@ async fn flow(log_bodies: bool) -> String {
     let found = sessions.retrieve(&created.id).await.unwrap();
     assert_eq!(found.unreadable.len(), 1);
 
-    let all = captured.0.lock().unwrap();
-    let text = String::from_utf8_lossy(&all[before..]).into_owned();
-    drop(all);
+    let text = captured.since(before);
     for secret in [
         mock.api_key(),
         "jane.smith@example.com",

@@ -3,51 +3,18 @@
 //! `create_once`; Redis failing never stops the calls. A binary of its own: it installs a global
 //! log subscriber and starts child processes of itself as replicas.
 
+#[path = "../support/captured_logs.rs"]
+mod captured_logs;
 mod redis_server;
 
 use std::{
-    io::Write,
     process::Command,
-    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
 use deepidv::{Client, CreateOutcome, Error, RateLimit, SessionCreateInput, SessionListParams};
 use deepidv_mock::{Channel, Fault, MockServer, Operation};
 use redis_server::RedisServer;
-
-/// Everything logged, for counting WARNs.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn logs() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::INFO)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .init();
-        captured
-    })
-}
-
-fn logged() -> String {
-    String::from_utf8_lossy(&logs().0.lock().unwrap()).into_owned()
-}
 
 const OUTAGE: &str = "Redis is unreachable or slow";
 const RECOVERY: &str = "Redis answers again";
@@ -340,7 +307,9 @@ async fn redis_failing_never_stops_the_calls_and_sharing_resumes() {
     let Some(mut redis) = RedisServer::start() else {
         return;
     };
-    logs();
+    let logs = captured_logs::install(tracing::Level::INFO);
+    let mark = logs.len();
+    let logged = || logs.since(mark);
     let mock = MockServer::start().await;
     let client = deepidv::testing::builder(mock.url(), mock.api_key())
         .rate_limit(Some(RateLimit::per_second(1_000)))
