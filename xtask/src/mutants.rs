@@ -21,7 +21,7 @@ use std::{
 
 /// The facade's safety-critical files: what a regression there costs is a duplicated session, a
 /// leaked key, a retry storm or a hung call.
-pub const DEFAULT_FILES: [&str; 7] = [
+pub const DEFAULT_FILES: [&str; 8] = [
     "crates/deepidv/src/sessions.rs",
     "crates/deepidv/src/retry.rs",
     "crates/deepidv/src/rate_limit.rs",
@@ -29,6 +29,7 @@ pub const DEFAULT_FILES: [&str; 7] = [
     "crates/deepidv/src/pagination.rs",
     "crates/deepidv/src/single_flight.rs",
     "crates/deepidv/src/decode.rs",
+    "crates/deepidv/src/fleet.rs",
 ];
 
 /// Each mutant's test run may take this long before it counts as a timeout (an infinite loop or a
@@ -166,7 +167,7 @@ mod tests {
             joined.starts_with("mutants --package deepidv --test-tool cargo --timeout 300"),
             "{joined}"
         );
-        assert_eq!(args.iter().filter(|arg| *arg == "--file").count(), 7);
+        assert_eq!(args.iter().filter(|arg| *arg == "--file").count(), 8);
     }
 
     #[test]

@@ -158,10 +158,11 @@ const fn stricter(field: Field, value: &'static str, why: &'static str) -> Case 
 
 /// Control characters: the facade refuses them in names, emails, phones and ids (they are never
 /// meant, and a pasted newline is a common mistake); the mock, like the published spec, does not
-/// look. Not (yet) in the spec's list of deviations.
-const CONTROL: &str = "not in the deviations list: the facade refuses control characters";
+/// look. Deviation 5 of the spec.
+const CONTROL: &str = "deviation 5: the facade refuses control characters";
 /// Blank optional ids: the facade refuses whitespace-only ids; the mock refuses only the empty one.
-const BLANK_ID: &str = "not in the deviations list: the facade refuses a whitespace-only id";
+/// Deviation 5 of the spec.
+const BLANK_ID: &str = "deviation 5: the facade refuses a whitespace-only id";
 
 /// Names, emails, phones, URLs, ids, hours and limits, through both.
 const INPUTS: &[Case] = &[
