@@ -3,7 +3,7 @@
 use deepidv::{CreateOutcome, Error, SessionStatus, SessionStatusUpdate};
 use deepidv_mock::{Channel, Fault, MockServer, Operation};
 
-use crate::{applicant, builder, sent};
+use crate::{applicant, builder, sent, within};
 
 #[tokio::test]
 async fn a_lost_answer_is_found_not_repeated() {
@@ -11,7 +11,9 @@ async fn a_lost_answer_is_found_not_repeated() {
     mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
     let sessions = builder(&mock).build().unwrap().sessions();
 
-    let outcome = sessions.create_once(applicant("once-1")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("once-1")))
+        .await
+        .unwrap();
 
     let CreateOutcome::Existing(session) = outcome else {
         panic!("{outcome:?}")
@@ -34,7 +36,9 @@ async fn a_create_that_never_happened_is_sent_again() {
     mock.inject(Fault::drop_connection().on(Operation::CreateSession));
     let sessions = builder(&mock).build().unwrap().sessions();
 
-    let outcome = sessions.create_once(applicant("once-2")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("once-2")))
+        .await
+        .unwrap();
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
     assert_eq!(mock.session_count(), 1);
@@ -47,7 +51,9 @@ async fn a_create_that_never_happened_is_sent_again() {
 async fn a_clean_create_needs_no_lookup() {
     let mock = MockServer::start().await;
     let sessions = builder(&mock).build().unwrap().sessions();
-    let outcome = sessions.create_once(applicant("once-3")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("once-3")))
+        .await
+        .unwrap();
     let CreateOutcome::Created(created) = outcome else {
         panic!()
     };
@@ -65,7 +71,9 @@ async fn attempts_count_against_max_retries() {
     );
     let sessions = builder(&mock).max_retries(2).build().unwrap().sessions();
 
-    let e = sessions.create_once(applicant("once-4")).await.unwrap_err();
+    let e = within(sessions.create_once(applicant("once-4")))
+        .await
+        .unwrap_err();
 
     assert!(
         matches!(
@@ -87,7 +95,7 @@ async fn create_once_needs_an_external_id_and_sends_nothing_without_one() {
     let sessions = builder(&mock).build().unwrap().sessions();
     let input =
         deepidv::SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890");
-    let e = sessions.create_once(input).await.unwrap_err();
+    let e = within(sessions.create_once(input)).await.unwrap_err();
     assert!(
         matches!(&e, Error::Validation { field: Some(f), .. } if f == "external_id"),
         "{e:?}"
@@ -109,8 +117,7 @@ async fn a_refused_retry_after_a_lost_update_checks_the_status() {
             .on(Operation::UpdateSessionStatus),
     );
 
-    let updated = sessions
-        .update_status(&created.id, SessionStatusUpdate::Verified)
+    let updated = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
         .await
         .unwrap();
 
@@ -129,8 +136,7 @@ async fn a_refusal_without_an_earlier_lost_attempt_is_reported() {
     let sessions = builder(&mock).build().unwrap().sessions();
     let created = sessions.create(applicant("update-2")).await.unwrap();
     // With strict transitions PENDING cannot be decided: a plain 400, no reconciliation.
-    let e = sessions
-        .update_status(&created.id, SessionStatusUpdate::Verified)
+    let e = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
@@ -145,8 +151,7 @@ async fn rejected_session(
 ) -> String {
     let created = sessions.create(applicant(external_id)).await.unwrap();
     mock.submit(&created.id).unwrap();
-    sessions
-        .update_status(&created.id, SessionStatusUpdate::Rejected)
+    within(sessions.update_status(&created.id, SessionStatusUpdate::Rejected))
         .await
         .unwrap();
     created.id
@@ -170,8 +175,7 @@ async fn a_refused_retry_is_reported_when_the_session_has_another_decision() {
         );
         let reads_before = sent(&mock, Operation::RetrieveSession);
 
-        let e = sessions
-            .update_status(&id, SessionStatusUpdate::Verified)
+        let e = within(sessions.update_status(&id, SessionStatusUpdate::Verified))
             .await
             .unwrap_err();
 
@@ -201,8 +205,7 @@ async fn a_failing_reconciliation_read_returns_the_refusal() {
     );
     mock.inject(Fault::status(403).on(Operation::RetrieveSession));
 
-    let e = sessions
-        .update_status(&created.id, SessionStatusUpdate::Verified)
+    let e = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
         .await
         .unwrap_err();
 
@@ -219,8 +222,7 @@ async fn a_failed_lookup_returns_the_creates_error() {
     mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
     let sessions = builder(&mock).build().unwrap().sessions();
 
-    let e = sessions
-        .create_once(applicant("lookup-1"))
+    let e = within(sessions.create_once(applicant("lookup-1")))
         .await
         .unwrap_err();
 
@@ -270,8 +272,7 @@ async fn ambiguous_failures_are_looked_up() {
         .build()
         .unwrap()
         .sessions();
-    let outcome = sessions
-        .create_once(applicant("ambiguous-slow"))
+    let outcome = within(sessions.create_once(applicant("ambiguous-slow")))
         .await
         .unwrap();
     let CreateOutcome::Existing(existing) = outcome else {
@@ -291,8 +292,7 @@ async fn a_refused_create_is_not_looked_up() {
         mock.inject(Fault::status(status).on(Operation::CreateSession));
         let sessions = builder(&mock).build().unwrap().sessions();
 
-        let e = sessions
-            .create_once(applicant("refused-1"))
+        let e = within(sessions.create_once(applicant("refused-1")))
             .await
             .unwrap_err();
 
@@ -320,7 +320,9 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
     }
 
     mock.inject(Fault::drop_connection().on(Operation::CreateSession));
-    let outcome = sessions.create_once(applicant("dup-1")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("dup-1")))
+        .await
+        .unwrap();
     let CreateOutcome::Existing(found) = outcome else {
         panic!("{outcome:?}")
     };
@@ -330,7 +332,9 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
     // A fresh client: the single-flight record of the first call is gone.
     let sessions = builder(&mock).build().unwrap().sessions();
     mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
-    let outcome = sessions.create_once(applicant("dup-1")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("dup-1")))
+        .await
+        .unwrap();
     let CreateOutcome::Existing(found) = outcome else {
         panic!("{outcome:?}")
     };
@@ -359,8 +363,7 @@ async fn two_lost_updates_then_a_refusal_are_reconciled() {
             .on(Operation::UpdateSessionStatus),
     );
 
-    let updated = sessions
-        .update_status(&created.id, SessionStatusUpdate::Verified)
+    let updated = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
         .await
         .unwrap();
 
@@ -382,7 +385,9 @@ async fn create_once_waits_before_it_looks() {
         .sessions();
 
     let started = std::time::Instant::now();
-    let outcome = sessions.create_once(applicant("wait-1")).await.unwrap();
+    let outcome = within(sessions.create_once(applicant("wait-1")))
+        .await
+        .unwrap();
     let took = started.elapsed();
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
@@ -392,4 +397,33 @@ async fn create_once_waits_before_it_looks() {
         "looked after {took:?}"
     );
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}
+
+/// Each lookup waits twice as long as the one before (the retry delay's ceiling doubles per round,
+/// here 150, 300 and 600 ms), so that a slow list has longer and longer to show a lost session.
+#[tokio::test]
+async fn each_lookup_waits_twice_as_long_as_the_last() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(503).on(Operation::CreateSession).times(3));
+    let sessions = builder(&mock)
+        .initial_retry_delay(std::time::Duration::from_millis(150))
+        .max_retries(3)
+        .build()
+        .unwrap()
+        .sessions();
+
+    let started = std::time::Instant::now();
+    let outcome = within(sessions.create_once(applicant("wait-2")))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    assert_eq!(sent(&mock, Operation::CreateSession), 4);
+    assert_eq!(sent(&mock, Operation::ListSessions), 3);
+    // 150 + 300 + 600 ms; three equal waits would be 450 ms.
+    assert!(
+        took >= std::time::Duration::from_millis(1050),
+        "three lookups after {took:?}"
+    );
 }

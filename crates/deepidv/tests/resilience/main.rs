@@ -7,6 +7,8 @@ mod hardening;
 mod limits;
 mod load;
 
+use std::{future::Future, time::Duration};
+
 use deepidv::ClientBuilder;
 use deepidv_mock::{MockServer, Operation};
 
@@ -27,4 +29,12 @@ pub fn sent(mock: &MockServer, operation: Operation) -> usize {
 pub fn applicant(external_id: &str) -> deepidv::SessionCreateInput {
     deepidv::SessionCreateInput::new("Jane", "Smith", "jane.smith@example.com", "+14165557890")
         .external_id(external_id)
+}
+
+/// Awaits `call`, failing the test if it takes more than 60 s: a regression that loops (a retry
+/// budget never spent, a deadline never checked) fails here instead of hanging the suite.
+pub async fn within<T>(call: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), call)
+        .await
+        .expect("the call did not finish within 60 s")
 }
