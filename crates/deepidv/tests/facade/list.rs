@@ -241,3 +241,34 @@ async fn a_repeated_token_is_an_error_not_a_loop() {
     assert!(matches!(direct, Error::Decode { .. }), "{direct:?}");
     assert_eq!(received(&server).await.len(), 3);
 }
+
+/// In emulated mode `unreadable` holds the unreadable values of the sessions returned, and only
+/// theirs: a value of a session filtered out belongs to nothing the caller sees.
+#[tokio::test]
+async fn emulated_pages_report_the_unreadable_values_of_the_sessions_they_return() {
+    let server = MockServer::start().await;
+    let mut skipped = session_json("s1", "REJECTED");
+    skipped["user_id"] = json!(8);
+    let mut kept = session_json("s2", "VERIFIED");
+    kept["user_id"] = json!(7);
+    let body = json!({ "sessions": [skipped, kept], "next_token": null });
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions"))
+        .respond_with(json(body.to_string()))
+        .mount(&server)
+        .await;
+
+    let page = client(&server)
+        .sessions()
+        .list(SessionListParams::new().status(SessionStatus::Verified))
+        .await
+        .unwrap();
+
+    assert_eq!(ids(&page.data), ["s2"]);
+    let owners: Vec<_> = page
+        .unreadable
+        .iter()
+        .map(|value| (value.session_id.as_deref(), value.value.clone()))
+        .collect();
+    assert_eq!(owners, [(Some("s2"), json!(7))]);
+}
