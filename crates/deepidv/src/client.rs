@@ -123,13 +123,17 @@ impl Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
+        let mut shown = f.debug_struct("Client");
+        shown
             .field("base_url", &self.inner.base_url)
             .field("api_key", &"[redacted]")
             .field("timeout", &self.inner.timeout)
             .field("retry", &self.inner.retry)
             .field("rate_limit", &self.inner.rate_limit)
-            .field("total_timeout", &self.inner.total_timeout)
-            .finish()
+            .field("total_timeout", &self.inner.total_timeout);
+        // Whether (and how) the client shares its limits: its key namespace is a hash, never the key.
+        #[cfg(feature = "redis")]
+        shown.field("fleet", &self.inner.fleet);
+        shown.finish()
     }
 }

@@ -390,6 +390,14 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
         .redis_fail_closed(true)
         .build()
         .unwrap();
+    // Debug shows fleet mode and its namespace (a hash of the key, never the key).
+    let shown = format!("{client:?}");
+    assert!(
+        shown.contains(r#"fleet: Some(Fleet { namespace: "closed:"#)
+            && shown.contains("fail_closed: true")
+            && !shown.contains(mock.api_key()),
+        "{shown}"
+    );
     client
         .sessions()
         .list(SessionListParams::new())
@@ -403,6 +411,12 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
+    // The refusal says why Redis could not be used.
+    let why = e.to_string();
+    assert!(
+        why.contains("Redis could not be used (") && !why.contains("()"),
+        "{why}"
+    );
     assert!(e.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(5));
     let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
@@ -422,4 +436,44 @@ fn a_bad_redis_url_is_a_config_error() {
             .unwrap_err();
         assert!(matches!(e, Error::Config { .. }), "{url}: {e:?}");
     }
+}
+
+/// After Redis fails, calls skip it for a moment (1 s) instead of each paying for a failed
+/// connection: twenty quick calls against an address that accepts and at once closes every
+/// connection try it a handful of times, not twenty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_redis_fails_calls_skip_it_for_a_moment() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    std::thread::spawn({
+        let accepted = accepted.clone();
+        move || {
+            for connection in listener.incoming() {
+                accepted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                drop(connection);
+            }
+        }
+    });
+    let mock = MockServer::start().await;
+    let client = deepidv::testing::builder(mock.url(), mock.api_key())
+        .rate_limit(Some(RateLimit::per_second(1_000)))
+        .redis(format!("redis://{address}"))
+        .redis_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+
+    let started = Instant::now();
+    for _ in 0..20 {
+        client
+            .sessions()
+            .list(SessionListParams::new().limit(1))
+            .await
+            .unwrap();
+    }
+    let took = started.elapsed();
+
+    let tries = accepted.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!("redis connections tried: {tries} in {took:?}");
+    assert!((1..=6).contains(&tries), "{tries} connections in {took:?}");
 }
