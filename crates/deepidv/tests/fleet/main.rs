@@ -477,3 +477,36 @@ async fn after_redis_fails_calls_skip_it_for_a_moment() {
     eprintln!("redis connections tried: {tries} in {took:?}");
     assert!((1..=6).contains(&tries), "{tries} connections in {took:?}");
 }
+
+/// A turn from the shared bucket that would come after the call's total timeout is not taken:
+/// the call fails at once with a timeout, sends nothing, and leaves the turn to others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_turn_past_the_total_timeout_fails_the_call_at_once() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    let client = deepidv::testing::builder(mock.url(), mock.api_key())
+        // One turn a second, no burst: the second call would wait about 1 s.
+        .rate_limit(Some(RateLimit::per_second(1).burst(1)))
+        .redis(redis.url())
+        .total_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let sessions = client.sessions();
+    sessions
+        .list(SessionListParams::new().limit(1))
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let e = sessions
+        .list(SessionListParams::new().limit(1))
+        .await
+        .unwrap_err();
+    let took = started.elapsed();
+
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+    assert!(took < Duration::from_millis(450), "failed after {took:?}");
+    assert_eq!(mock.requests().len(), 1, "the second call sent nothing");
+}
