@@ -272,3 +272,60 @@ async fn emulated_pages_report_the_unreadable_values_of_the_sessions_they_return
         .collect();
     assert_eq!(owners, [(Some("s2"), json!(7))]);
 }
+
+/// `list_all` keeps the unreadable values of the sessions it yields (across pages), and only
+/// theirs; its Debug says what it is and how far it got.
+#[tokio::test]
+async fn list_all_keeps_the_unreadable_values_of_the_sessions_it_yields() {
+    let server = MockServer::start().await;
+    let unreadable = |id: &str, status: &str, user: u32| {
+        let mut session = session_json(id, status);
+        session["user_id"] = json!(user);
+        session
+    };
+    let first = json!({
+        "sessions": [unreadable("s1", "REJECTED", 1), unreadable("s2", "VERIFIED", 2)],
+        "next_token": "t1",
+    });
+    let second = json!({ "sessions": [unreadable("s3", "VERIFIED", 3)], "next_token": null });
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions"))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(json(first.to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions"))
+        .and(query_param("next_token", "t1"))
+        .respond_with(json(second.to_string()))
+        .mount(&server)
+        .await;
+
+    let mut stream = client(&server)
+        .sessions()
+        .list_all(SessionListParams::new().status(SessionStatus::Verified));
+    let mut yielded = Vec::new();
+    while let Some(session) = stream.next().await {
+        yielded.push(session.unwrap().id);
+    }
+
+    assert_eq!(yielded, ["s2", "s3"]);
+    let owners: Vec<_> = stream
+        .take_unreadable()
+        .into_iter()
+        .map(|value| (value.session_id, value.value))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (Some("s2".to_owned()), json!(2)),
+            (Some("s3".to_owned()), json!(3))
+        ]
+    );
+    assert!(stream.take_unreadable().is_empty(), "taken once");
+    let shown = format!("{stream:?}");
+    assert!(
+        shown.starts_with("SessionStream {") && shown.contains("done: true"),
+        "{shown}"
+    );
+}
