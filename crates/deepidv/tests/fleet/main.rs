@@ -334,10 +334,15 @@ async fn redis_failing_never_stops_the_calls_and_sharing_resumes() {
     some_calls().await;
     assert_eq!(count(OUTAGE), 0);
 
-    // Down: every call still completes, within the Redis timeout at most, one WARN in all.
+    // Down: every call still completes, within the Redis timeout at most, one WARN in all;
+    // create_once goes on with this process's single-flight.
     redis.stop();
     let took = some_calls().await;
     assert!(took < Duration::from_secs(10), "took {took:?}");
+    let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
+        .external_id("outage-1");
+    let outcome = sessions.create_once(input).await.unwrap();
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
     assert_eq!(count(OUTAGE), 1, "{}", logged());
 
     // Back: sharing resumes (the bucket's key reappears) and it is said once.
