@@ -515,3 +515,143 @@ async fn a_shared_turn_past_the_total_timeout_fails_the_call_at_once() {
     assert!(took < Duration::from_millis(450), "failed after {took:?}");
     assert_eq!(mock.requests().len(), 1, "the second call sent nothing");
 }
+
+/// The keys matching `pattern` in `redis`.
+fn keys(redis: &RedisServer, pattern: &str) -> Vec<String> {
+    match redis.command(&["KEYS", pattern]).unwrap() {
+        redis::Value::Array(found) => found
+            .into_iter()
+            .map(|key| redis::from_redis_value(key).unwrap())
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// How many requests for `operation` the mock received.
+fn sent(mock: &MockServer, operation: Operation) -> usize {
+    mock.requests()
+        .iter()
+        .filter(|r| r.operation == Some(operation))
+        .count()
+}
+
+fn applicant(external_id: &str) -> SessionCreateInput {
+    SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
+        .external_id(external_id)
+}
+
+/// A finished `create_once` has released its lock itself (this runtime's one thread is busy with
+/// the test, so nothing ran in the background), and a later replica gets the session by its
+/// recorded id: one retrieve, no list. A record naming no session is not trusted: looked up.
+#[tokio::test]
+async fn a_later_replica_retrieves_the_recorded_session_and_no_lock_is_left() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    let url = redis.url();
+    let a = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
+    let b = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
+
+    let CreateOutcome::Created(created) = a.create_once(applicant("later-1")).await.unwrap() else {
+        panic!("the first call creates")
+    };
+    assert_eq!(keys(&redis, "deepidv:*:lock"), Vec::<String>::new());
+
+    let outcome = b.create_once(applicant("later-1")).await.unwrap();
+    let CreateOutcome::Existing(existing) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(existing.id, created.id);
+    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, Operation::ListSessions), 0);
+
+    let records = keys(&redis, "deepidv:*:flight");
+    assert_eq!(records.len(), 1, "{records:?}");
+    redis.command(&["SET", &records[0], "created:"]).unwrap();
+    let outcome = b.create_once(applicant("later-1")).await.unwrap();
+    assert!(
+        matches!(&outcome, CreateOutcome::Existing(found) if found.id == created.id),
+        "{outcome:?}"
+    );
+    assert_eq!(sent(&mock, Operation::ListSessions), 1, "looked up");
+    assert_eq!(mock.session_count(), 1);
+}
+
+/// A `create_once` cancelled while its create is in flight releases its lock (in the
+/// background): the next replica goes ahead at once instead of waiting out the lock's expiry
+/// (over two minutes with these settings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_create_once_releases_its_lock_for_the_next_replica() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    mock.inject(Fault::delay(Duration::from_secs(30)).on(Operation::CreateSession));
+    let url = redis.url();
+    let a = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
+    let b = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
+
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(500),
+        a.create_once(applicant("cancel-1")),
+    )
+    .await;
+    assert!(cancelled.is_err(), "{cancelled:?}");
+
+    let next = tokio::time::timeout(
+        Duration::from_secs(20),
+        b.create_once(applicant("cancel-1")),
+    )
+    .await
+    .expect("the next replica waited for the cancelled call's lock")
+    .unwrap();
+    assert!(matches!(next, CreateOutcome::Created(_)), "{next:?}");
+}
+
+/// A call cancelled while it waits for its turn from the shared bucket hands the turn back: the
+/// bucket's next free time (in Redis) returns to what it was before that call.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_wait_hands_its_shared_turn_back() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    let client = deepidv::testing::builder(mock.url(), mock.api_key())
+        .rate_limit(Some(RateLimit::per_second(1).burst(1)))
+        .redis(redis.url())
+        .build()
+        .unwrap();
+    let sessions = client.sessions();
+    sessions
+        .list(SessionListParams::new().limit(1))
+        .await
+        .unwrap();
+    let rate = keys(&redis, "deepidv:*:rate");
+    assert_eq!(rate.len(), 1, "{rate:?}");
+    // The bucket's next free time (a number of microseconds), while the key lives.
+    let next_free = || -> Option<String> {
+        redis::from_redis_value(redis.command(&["GET", &rate[0]]).unwrap()).unwrap()
+    };
+    let before = next_free();
+    assert!(before.is_some());
+
+    // The second call's turn is about a second away: it reserves it, then is cancelled.
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(200),
+        sessions.list(SessionListParams::new().limit(1)),
+    )
+    .await;
+    assert!(cancelled.is_err(), "{cancelled:?}");
+    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+
+    let started = Instant::now();
+    while next_free() != before {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the turn was not handed back: {:?} != {before:?}",
+            next_free()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
