@@ -429,6 +429,20 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
     let e = client.sessions().create_once(input).await.unwrap_err();
     assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
     assert_eq!(mock.session_count(), 0, "nothing was sent");
+
+    // Without a rate limit only create_once uses Redis, and refuses just the same.
+    let unlimited = deepidv::testing::builder(mock.url(), mock.api_key())
+        .redis(redis.url())
+        .redis_prefix("closed")
+        .redis_timeout(Duration::from_millis(100))
+        .redis_fail_closed(true)
+        .build()
+        .unwrap();
+    let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
+        .external_id("closed-2");
+    let e = unlimited.sessions().create_once(input).await.unwrap_err();
+    assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
+    assert_eq!(mock.session_count(), 0, "nothing was sent");
 }
 
 #[test]
