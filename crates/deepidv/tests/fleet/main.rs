@@ -62,7 +62,10 @@ async fn run_calls(clients: &[Client], calls: usize) -> Duration {
             });
         }
     }
-    tasks.join_all().await;
+    // Bounded: a limiter that stalls fails the test instead of hanging it.
+    tokio::time::timeout(Duration::from_secs(30), tasks.join_all())
+        .await
+        .expect("the calls did not finish within 30 s");
     started.elapsed()
 }
 
