@@ -92,3 +92,11 @@ pub fn normalise(value: Value) -> Value {
         other => other,
     }
 }
+
+/// Awaits `call`, failing the test if it takes more than 60 s: a regression that loops (a page
+/// walk that never ends) fails here instead of hanging the suite.
+pub async fn within<T>(call: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(60), call)
+        .await
+        .expect("the call did not finish within 60 s")
+}

@@ -227,15 +227,13 @@ async fn a_repeated_token_is_an_error_not_a_loop() {
         .await;
     let sessions = client(&server).sessions();
 
-    let emulated = sessions
-        .list(SessionListParams::new().status(SessionStatus::Failed))
+    let emulated = within(sessions.list(SessionListParams::new().status(SessionStatus::Failed)))
         .await
         .unwrap_err();
     assert!(matches!(emulated, Error::Decode { .. }), "{emulated:?}");
     assert!(emulated.message().contains("next_token"), "{emulated}");
 
-    let direct = sessions
-        .list(SessionListParams::new().next_token("t1"))
+    let direct = within(sessions.list(SessionListParams::new().next_token("t1")))
         .await
         .unwrap_err();
     assert!(matches!(direct, Error::Decode { .. }), "{direct:?}");

@@ -30,10 +30,11 @@ fn list_requests(mock: &MockServer) -> usize {
         .count()
 }
 
+/// Every item of `stream`, within 60 s (a walk that never ends fails instead of hanging).
 async fn collect(
     stream: impl futures_util::Stream<Item = deepidv::Result<Session>>,
 ) -> Vec<deepidv::Result<Session>> {
-    stream.collect().await
+    crate::common::within(stream.collect()).await
 }
 
 #[tokio::test]

@@ -297,9 +297,7 @@ async fn a_call_reads_at_most_max_pages() {
         .build()
         .unwrap();
 
-    let e = client
-        .sessions()
-        .list(SessionListParams::new())
+    let e = crate::within(client.sessions().list(SessionListParams::new()))
         .await
         .unwrap_err();
 
