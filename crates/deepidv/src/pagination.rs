@@ -186,12 +186,14 @@ impl SessionStream {
         }
     }
 
-    /// Starts the request for the next page, unless one is in flight, a page is already waiting,
-    /// or the last page was requested.
+    /// Starts the request for the next page, unless the last page was requested. Called only with
+    /// no request in flight, no page waiting and no failure pending: `poll_next` takes those
+    /// first, and `poll_fetch` starts the next request only after one came back with an empty page.
     fn start_fetch(&mut self) {
-        if self.fetching.is_some() || self.ready.is_some() || self.failed.is_some() {
-            return;
-        }
+        debug_assert!(
+            self.fetching.is_none() && self.ready.is_none() && self.failed.is_none(),
+            "a fetch started over another, a waiting page or a pending failure"
+        );
         let token = match std::mem::replace(&mut self.next_token, NextPage::None) {
             NextPage::First(token) => token,
             NextPage::After(token) => Some(token),

@@ -95,6 +95,16 @@ async fn status_offset_and_server_filters_are_honoured() {
     assert_eq!(walked.len(), 40 + verified.len() - 10);
     assert_eq!(walked[30..], verified[..]);
 
+    // An offset alone skips that many sessions, whatever their status, across pages.
+    let newest_first: Vec<String> = collect(sessions.list_all(SessionListParams::new()))
+        .await
+        .into_iter()
+        .map(|s| s.unwrap().id)
+        .collect();
+    let skipped = collect(sessions.list_all(SessionListParams::new().offset(520).limit(500))).await;
+    let skipped: Vec<String> = skipped.into_iter().map(|s| s.unwrap().id).collect();
+    assert_eq!(skipped, newest_first[520..]);
+
     let in_workflow =
         collect(sessions.list_all(SessionListParams::new().workflow_id("wf_abc123"))).await;
     assert_eq!(in_workflow.len(), 40);
