@@ -93,10 +93,11 @@ pub fn normalise(value: Value) -> Value {
     }
 }
 
-/// Awaits `call`, failing the test if it takes more than 60 s: a regression that loops (a page
-/// walk that never ends) fails here instead of hanging the suite.
+/// Awaits `call`, failing the test if it takes more than 20 s (facade calls take milliseconds): a
+/// regression that loops or stalls (a page walk that never ends, a stream never woken) fails here
+/// instead of hanging the suite.
 pub async fn within<T>(call: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(std::time::Duration::from_secs(60), call)
+    tokio::time::timeout(std::time::Duration::from_secs(20), call)
         .await
-        .expect("the call did not finish within 60 s")
+        .expect("the call did not finish within 20 s")
 }

@@ -303,7 +303,7 @@ async fn list_all_keeps_the_unreadable_values_of_the_sessions_it_yields() {
         .sessions()
         .list_all(SessionListParams::new().status(SessionStatus::Verified));
     let mut yielded = Vec::new();
-    while let Some(session) = stream.next().await {
+    while let Some(session) = within(stream.next()).await {
         yielded.push(session.unwrap().id);
     }
 

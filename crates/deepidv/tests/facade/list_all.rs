@@ -6,7 +6,7 @@ use deepidv::{Client, Error, Session, SessionListParams, SessionStatus};
 use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
 use futures_util::StreamExt;
 
-use crate::common::client_for;
+use crate::common::{client_for, within};
 
 /// Seeds `n` sessions and returns their ids newest first, with their statuses.
 fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {
@@ -30,11 +30,11 @@ fn list_requests(mock: &MockServer) -> usize {
         .count()
 }
 
-/// Every item of `stream`, within 60 s (a walk that never ends fails instead of hanging).
+/// Every item of `stream`, within 20 s (a walk that never ends fails instead of hanging).
 async fn collect(
     stream: impl futures_util::Stream<Item = deepidv::Result<Session>>,
 ) -> Vec<deepidv::Result<Session>> {
-    crate::common::within(stream.collect()).await
+    within(stream.collect()).await
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn a_fault_mid_walk_is_retried() {
     let mut stream = std::pin::pin!(sessions.list_all(SessionListParams::new().limit(100)));
 
     let mut ids = Vec::new();
-    while let Some(session) = stream.next().await {
+    while let Some(session) = within(stream.next()).await {
         ids.push(session.unwrap().id);
         if ids.len() == 250 {
             mock.inject(Fault::status(503).on(Operation::ListSessions).times(2));
@@ -151,7 +151,7 @@ async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
 
     let mut ok = 0;
     let mut errors = Vec::new();
-    while let Some(item) = stream.next().await {
+    while let Some(item) = within(stream.next()).await {
         match item {
             Ok(_) => {
                 ok += 1;
@@ -165,7 +165,7 @@ async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
     assert!((100..=200).contains(&ok), "{ok}");
     assert_eq!(errors.len(), 1);
     assert!(matches!(errors[0], Error::Api { .. }), "{:?}", errors[0]);
-    assert!(stream.next().await.is_none());
+    assert!(within(stream.next()).await.is_none());
 }
 
 /// Waits (up to a generous 20 s) until `mock` has journaled `n` list requests; fails if it never
@@ -200,12 +200,14 @@ async fn dropping_the_stream_stops_the_requests() {
     seeded(&mock, 1_000);
     let sessions = client_for(&mock).sessions();
 
-    let first: Vec<Session> = sessions
-        .list_all(SessionListParams::new().limit(50))
-        .take(10)
-        .map(Result::unwrap)
-        .collect()
-        .await;
+    let first: Vec<Session> = within(
+        sessions
+            .list_all(SessionListParams::new().limit(50))
+            .take(10)
+            .map(Result::unwrap)
+            .collect(),
+    )
+    .await;
     assert_eq!(first.len(), 10);
     // The first page was journaled before it was answered; the one fetched ahead may still be on
     // its way. Nothing polls the dropped stream, so nothing beyond those two can come.
@@ -224,7 +226,7 @@ async fn the_next_page_is_fetched_at_most_one_ahead() {
     let sessions = client_for(&mock).sessions();
     let mut stream = std::pin::pin!(sessions.list_all(SessionListParams::new().limit(100)));
 
-    stream.next().await.unwrap().unwrap();
+    within(stream.next()).await.unwrap().unwrap();
     // While the caller holds page 1, page 2 is fetched, and nothing beyond it.
     until_list_requests(&mock, 2).await;
     assert_eq!(
@@ -253,7 +255,7 @@ async fn list_all_holds_at_most_two_pages() {
     };
 
     let mut consumed = 0;
-    while let Some(session) = stream.next().await {
+    while let Some(session) = within(stream.next()).await {
         assert_eq!(session.unwrap().id, expected[consumed]);
         consumed += 1;
         // A caller does some work per session (1 ms here): time in which a stream that fetched
@@ -347,14 +349,14 @@ async fn the_stream_has_next_and_try_collect_of_its_own() {
     let sessions = client_for(&mock).sessions();
 
     let mut stream: deepidv::SessionStream = sessions.list_all(SessionListParams::new().limit(50));
-    let first = deepidv::SessionStream::next(&mut stream)
+    let first = within(deepidv::SessionStream::next(&mut stream))
         .await
         .unwrap()
         .unwrap();
     assert_eq!(first.id, expected[0]);
 
     let task = tokio::spawn(stream.try_collect());
-    let rest: Vec<String> = task
+    let rest: Vec<String> = within(task)
         .await
         .unwrap()
         .unwrap()
@@ -363,10 +365,12 @@ async fn the_stream_has_next_and_try_collect_of_its_own() {
         .collect();
     assert_eq!(rest, expected[1..]);
 
-    let e = sessions
-        .list_all(SessionListParams::new().limit(0))
-        .try_collect()
-        .await
-        .unwrap_err();
+    let e = within(
+        sessions
+            .list_all(SessionListParams::new().limit(0))
+            .try_collect(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
 }
