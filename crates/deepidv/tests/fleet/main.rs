@@ -342,8 +342,7 @@ async fn redis_failing_never_stops_the_calls_and_sharing_resumes() {
     redis.stop();
     let took = some_calls().await;
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
-        .external_id("outage-1");
+    let input = applicant("outage-1");
     let outcome = sessions.create_once(input).await.unwrap();
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
     assert_eq!(count(OUTAGE), 1, "{}", logged());
@@ -441,8 +440,7 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
         .redis_fail_closed(true)
         .build()
         .unwrap();
-    let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
-        .external_id("closed-2");
+    let input = applicant("closed-2");
     let e = unlimited.sessions().create_once(input).await.unwrap_err();
     assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
     assert_eq!(mock.session_count(), 0, "nothing was sent");
@@ -500,6 +498,14 @@ async fn after_redis_fails_calls_skip_it_for_a_moment() {
     assert!((1..=6).contains(&tries), "{tries} connections in {took:?}");
 }
 
+/// A fleet client whose shared bucket gives one turn a second, no burst: a second call right after
+/// a first waits about 1 s.
+fn one_turn_a_second(mock: &MockServer, redis: &RedisServer) -> deepidv::ClientBuilder {
+    deepidv::testing::builder(mock.url(), mock.api_key())
+        .rate_limit(Some(RateLimit::per_second(1).burst(1)))
+        .redis(redis.url())
+}
+
 /// A turn from the shared bucket that would come after the call's total timeout is not taken:
 /// the call fails at once with a timeout, sends nothing, and leaves the turn to others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -508,10 +514,7 @@ async fn a_shared_turn_past_the_total_timeout_fails_the_call_at_once() {
         return;
     };
     let mock = MockServer::start().await;
-    let client = deepidv::testing::builder(mock.url(), mock.api_key())
-        // One turn a second, no burst: the second call would wait about 1 s.
-        .rate_limit(Some(RateLimit::per_second(1).burst(1)))
-        .redis(redis.url())
+    let client = one_turn_a_second(&mock, &redis)
         .total_timeout(Duration::from_millis(500))
         .build()
         .unwrap();
@@ -634,11 +637,7 @@ async fn a_cancelled_wait_hands_its_shared_turn_back() {
         return;
     };
     let mock = MockServer::start().await;
-    let client = deepidv::testing::builder(mock.url(), mock.api_key())
-        .rate_limit(Some(RateLimit::per_second(1).burst(1)))
-        .redis(redis.url())
-        .build()
-        .unwrap();
+    let client = one_turn_a_second(&mock, &redis).build().unwrap();
     let sessions = client.sessions();
     sessions
         .list(SessionListParams::new().limit(1))
