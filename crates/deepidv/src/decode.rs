@@ -69,8 +69,9 @@ impl Shape {
             [field] => key(field, &["id", "status"]),
             _ => false,
         };
+        // The root is not listed: a body that is unusable as a whole fails when nothing smaller
+        // can be removed (see `from_value`).
         match (self, path) {
-            (_, []) => true,
             (Shape::Created, [field]) => key(field, &["id", "session_url"]),
             (Shape::Record, [first, rest @ ..]) => key(first, &["session_record"]) && record(rest),
             (Shape::Page, [first]) => key(first, &["sessions", "next_token"]),
@@ -158,7 +159,7 @@ pub(crate) fn from_value<T: DeserializeOwned>(
     // Array elements removed so far, by the (original) path of their array: later errors in the
     // same array report shifted indices, and the caller must see the indices of the body it got.
     let mut removed_elements: HashMap<String, Vec<usize>> = HashMap::new();
-    while unreadable.len() < MAX_REMOVALS {
+    loop {
         let error = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(typed) => {
                 return Ok(Decoded {
@@ -168,6 +169,12 @@ pub(crate) fn from_value<T: DeserializeOwned>(
             }
             Err(error) => error,
         };
+        if unreadable.len() >= MAX_REMOVALS {
+            return Err(Error::undecodable(
+                operation,
+                format!("more than {MAX_REMOVALS} values do not fit the contract"),
+            ));
+        }
         let message = error.inner().to_string();
         let mut path = segments(error.path());
         if let Some(key) = deepidv_raw::MetaData::key_at_fault(&message) {
@@ -177,20 +184,16 @@ pub(crate) fn from_value<T: DeserializeOwned>(
         // input spells differently (meta_data's snake_case), and then the whole value goes.
         let removed = loop {
             if shape.is_identifying(&path) {
-                return Err(Error::undecodable(
-                    operation,
-                    format!(
-                        "{} does not fit the contract: {}",
-                        JsonPath(&path),
-                        expectation(&message)
-                    ),
-                ));
+                return Err(unfit(operation, &path, &message));
             }
             let session_id = shape.session_id(&value, &path);
             if let Some(raw) = remove(&mut value, &path) {
                 break (raw, session_id);
             }
-            path.pop();
+            if path.pop().is_none() {
+                // Nothing was left to remove: the body as a whole is at fault.
+                return Err(unfit(operation, &[], &message));
+            }
         };
         let (raw, session_id) = removed;
         let path = as_sent(&path, &mut removed_elements);
@@ -208,10 +211,18 @@ pub(crate) fn from_value<T: DeserializeOwned>(
             value: raw,
         });
     }
-    Err(Error::undecodable(
+}
+
+/// The error for a body whose value at `path` is unusable and may not be left out.
+fn unfit(operation: Operation, path: &[Segment], message: &str) -> Error {
+    Error::undecodable(
         operation,
-        format!("more than {MAX_REMOVALS} values do not fit the contract"),
-    ))
+        format!(
+            "{} does not fit the contract: {}",
+            JsonPath(path),
+            expectation(message)
+        ),
+    )
 }
 
 /// The path of a value just removed, with indices as in the body as sent; records the removal
@@ -458,6 +469,146 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Decodes `body` as `T` and returns the paths left out, or the error's message.
+    fn outcome<T: DeserializeOwned>(shape: Shape, body: &Value) -> Result<Vec<String>, String> {
+        match from_value::<T>(Operation::RetrieveSession, shape, body.clone()) {
+            Ok(decoded) => Ok(decoded.unreadable.into_iter().map(|u| u.path).collect()),
+            Err(Error::Decode { message, .. }) => Err(message),
+            Err(other) => panic!("{body}: not a decode error: {other:?}"),
+        }
+    }
+
+    /// Each shape's identifying fields fail the body and name themselves; their siblings and
+    /// anything below them are left out.
+    #[test]
+    fn each_shape_fails_on_its_identifying_fields_only() {
+        use deepidv_raw::types::{CreateSessionResponse, WebhookEvent};
+
+        // `Err(path)`: the error's message starts with `path does not fit the contract`.
+        let created = |body: Value| outcome::<CreateSessionResponse>(Shape::Created, &body);
+        let record = |body: Value| outcome::<RetrieveSessionResponse>(Shape::Record, &body);
+        let page = |body: Value| outcome::<ListSessionsResponse>(Shape::Page, &body);
+        let event = |body: Value| outcome::<WebhookEvent>(Shape::Event, &body);
+        let cases: Vec<(Result<Vec<String>, String>, Result<&[&str], &str>)> = vec![
+            (created(json!([])), Err("$")),
+            (created(json!({"id": 5, "session_url": "u"})), Err("$.id")),
+            (
+                created(json!({"id": "s", "session_url": 5})),
+                Err("$.session_url"),
+            ),
+            (
+                created(json!({"id": "s", "session_url": "u", "externalId": 5, "links": "x"})),
+                Ok(&["$.externalId", "$.links"]),
+            ),
+            (
+                record(json!({"session_record": "s1"})),
+                Err("$.session_record"),
+            ),
+            (
+                record(json!({"session_record": {"id": 7, "status": "PENDING"}})),
+                Err("$.session_record.id"),
+            ),
+            (
+                record(json!({"session_record": {"id": "s1", "status": ["PENDING"]}})),
+                Err("$.session_record.status"),
+            ),
+            (
+                record(
+                    json!({"session_record": {"id": "s1", "status": "PENDING", "external_id": 4,
+                    "analysis_data": {"faceliveness_score": "high"}}, "user": {"email": 1}}),
+                ),
+                Ok(&[
+                    "$.session_record.analysis_data.faceliveness_score",
+                    "$.session_record.external_id",
+                    "$.user.email",
+                ]),
+            ),
+            (page(json!({"sessions": {"id": "a"}})), Err("$.sessions")),
+            (
+                page(json!({"sessions": [], "next_token": 5})),
+                Err("$.next_token"),
+            ),
+            (page(json!({"sessions": ["a"]})), Err("$.sessions[0]")),
+            (
+                page(json!({"sessions": [{"id": false, "status": "PENDING"}]})),
+                Err("$.sessions[0].id"),
+            ),
+            (
+                page(json!({"sessions": [{"id": "a", "status": 3}]})),
+                Err("$.sessions[0].status"),
+            ),
+            (
+                page(
+                    json!({"sessions": [{"id": "a", "status": "PENDING", "type": 3,
+                    "analysis_data": {"faceliveness_score": "high"}}]}),
+                ),
+                Ok(&[
+                    "$.sessions[0].type",
+                    "$.sessions[0].analysis_data.faceliveness_score",
+                ]),
+            ),
+            (
+                event(json!({"type": 5, "data": {"id": "s1", "status": "PENDING"}})),
+                Err("$.type"),
+            ),
+            (
+                event(json!({"type": "session.created", "data": "s1"})),
+                Err("$.data"),
+            ),
+            (
+                event(json!({"type": "session.created", "data": {"id": 7, "status": "PENDING"}})),
+                Err("$.data.id"),
+            ),
+            (
+                event(json!({"type": "session.created", "data": {"id": "s1", "status": {}}})),
+                Err("$.data.status"),
+            ),
+            (
+                event(
+                    json!({"type": "session.created", "data": {"id": "s1", "status": "PENDING",
+                    "external_id": 4, "analysis_data": {"faceliveness_score": "high"}}}),
+                ),
+                Ok(&[
+                    "$.data.external_id",
+                    "$.data.analysis_data.faceliveness_score",
+                ]),
+            ),
+        ];
+        for (index, (got, expected)) in cases.into_iter().enumerate() {
+            match (got, expected) {
+                (Ok(mut paths), Ok(expected)) => {
+                    let mut expected = expected.to_vec();
+                    paths.sort_unstable();
+                    expected.sort_unstable();
+                    assert_eq!(paths, expected, "case {index}");
+                }
+                (Err(message), Err(path)) => assert!(
+                    message.starts_with(&format!("{path} does not fit the contract: ")),
+                    "case {index}: {message}"
+                ),
+                (got, expected) => panic!("case {index}: got {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    /// A body may lose up to `MAX_REMOVALS` values; one more and it is unreadable as a whole.
+    #[test]
+    fn at_most_max_removals_values_are_left_out() {
+        let body = |bad: usize| {
+            json!({"session_record": {"id": "s1", "status": "PENDING",
+                "workflow_steps": vec![json!(0); bad]}})
+        };
+        let decoded = outcome::<RetrieveSessionResponse>(Shape::Record, &body(MAX_REMOVALS));
+        assert_eq!(decoded.map(|paths| paths.len()), Ok(MAX_REMOVALS));
+        let refused = outcome::<RetrieveSessionResponse>(Shape::Record, &body(MAX_REMOVALS + 1));
+        assert_eq!(
+            refused,
+            Err(format!(
+                "more than {MAX_REMOVALS} values do not fit the contract"
+            ))
+        );
     }
 
     #[test]

@@ -66,6 +66,15 @@ async fn flow(log_bodies: bool) -> String {
     );
     let found = sessions.retrieve(&created.id).await.unwrap();
     assert_eq!(found.unreadable.len(), 1);
+    // The same in a webhook delivery: logged as the webhook's, not as an operation's.
+    let hook = deepidv::webhooks::Webhook::new("whsec_logging").unwrap();
+    let mut headers = deepidv::reqwest::header::HeaderMap::new();
+    headers.insert("deepidv-signature", "whsec_logging".parse().unwrap());
+    let delivery = serde_json::json!({"type": "session.status.verified", "data": odd});
+    let event = hook
+        .verify(&headers, delivery.to_string().as_bytes())
+        .unwrap();
+    assert_eq!(event.unreadable.len(), 1);
 
     let text = captured.since(before);
     for secret in [
@@ -113,6 +122,14 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
         );
     }
     assert!(!plain.contains(" body="), "bodies are off by default");
+    let webhook = plain
+        .lines()
+        .find(|line| line.contains("path=$.data.analysis_data.faceliveness_score"))
+        .unwrap_or_else(|| panic!("no WARN for the webhook's unreadable value in:\n{plain}"));
+    assert!(
+        webhook.contains(" WARN ") && webhook.contains("operation=\"webhook\""),
+        "{webhook}"
+    );
     // The retry is one DEBUG event inside the call's span: the span's fields (operation, method,
     // path, the attempt that failed, its status and request id) and the event's own (reason,
     // status, wait).
