@@ -471,8 +471,11 @@ mod tests {
         }
     }
 
-    /// Decodes `body` as `T` and returns the paths left out, or the error's message.
-    fn outcome<T: DeserializeOwned>(shape: Shape, body: &Value) -> Result<Vec<String>, String> {
+    /// The paths left out of a body, or the message of the error it failed with.
+    type Outcome = Result<Vec<String>, String>;
+
+    /// Decodes `body` as `T`.
+    fn outcome<T: DeserializeOwned>(shape: Shape, body: &Value) -> Outcome {
         match from_value::<T>(Operation::RetrieveSession, shape, body.clone()) {
             Ok(decoded) => Ok(decoded.unreadable.into_iter().map(|u| u.path).collect()),
             Err(Error::Decode { message, .. }) => Err(message),
@@ -491,7 +494,7 @@ mod tests {
         let record = |body: Value| outcome::<RetrieveSessionResponse>(Shape::Record, &body);
         let page = |body: Value| outcome::<ListSessionsResponse>(Shape::Page, &body);
         let event = |body: Value| outcome::<WebhookEvent>(Shape::Event, &body);
-        let cases: Vec<(Result<Vec<String>, String>, Result<&[&str], &str>)> = vec![
+        let cases: Vec<(Outcome, Result<&[&str], &str>)> = vec![
             (created(json!([])), Err("$")),
             (created(json!({"id": 5, "session_url": "u"})), Err("$.id")),
             (
