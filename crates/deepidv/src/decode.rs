@@ -275,7 +275,8 @@ fn expectation(message: &str) -> String {
 }
 
 /// Takes the value at `path` out of `value`: an object member is removed (so that its field
-/// takes its default), an array element is removed from the array.
+/// takes its default), an array element is removed from the array. `None` when nothing is at
+/// `path` (`path` is empty, or names a member or element the value does not have).
 fn remove(value: &mut Value, path: &[Segment]) -> Option<Value> {
     let (last, parents) = path.split_last()?;
     let mut parent = value;
@@ -612,6 +613,33 @@ mod tests {
                 "more than {MAX_REMOVALS} values do not fit the contract"
             ))
         );
+    }
+
+    #[test]
+    fn removing_what_is_not_there_takes_nothing() {
+        let body = json!({"sessions": [{"id": "a"}], "next_token": null});
+        for path in [
+            vec![],
+            vec![Segment::Index(0)],
+            vec![Segment::Key("missing".into())],
+            vec![Segment::Key("sessions".into()), Segment::Index(1)],
+            vec![Segment::Key("sessions".into()), Segment::Index(5)],
+            vec![Segment::Key("sessions".into()), Segment::Key("id".into())],
+            vec![
+                Segment::Key("sessions".into()),
+                Segment::Index(1),
+                Segment::Key("id".into()),
+            ],
+            vec![Segment::Key("next_token".into()), Segment::Key("id".into())],
+        ] {
+            let mut value = body.clone();
+            assert_eq!(remove(&mut value, &path), None, "{path:?}");
+            assert_eq!(value, body, "{path:?}");
+        }
+        let mut value = body.clone();
+        let path = [Segment::Key("sessions".into()), Segment::Index(0)];
+        assert_eq!(remove(&mut value, &path), Some(json!({"id": "a"})));
+        assert_eq!(value, json!({"sessions": [], "next_token": null}));
     }
 
     #[test]
