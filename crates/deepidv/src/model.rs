@@ -65,6 +65,11 @@ pub mod builder {
 
 /// A value of an unexpected JSON type that was decoded as absent, kept as the server sent it.
 ///
+/// Only values that neither identify nor decide a session are left out this way. A response whose
+/// session record (or its `id` or `status`), created `session_url`, page `sessions` or
+/// `next_token`, or webhook `type` is unreadable fails with [`Error::Decode`](crate::Error::Decode)
+/// naming that field's path; so does one with more than 1,000 unreadable values.
+///
 /// ```no_run
 /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
 /// let found = sessions.retrieve("test_verified").await?;
