@@ -389,14 +389,18 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
         return;
     };
     let mock = MockServer::start().await;
-    let client = deepidv::testing::builder(mock.url(), mock.api_key())
-        .rate_limit(Some(RateLimit::DEFAULT))
-        .redis(redis.url())
-        .redis_prefix("closed")
-        .redis_timeout(Duration::from_millis(100))
-        .redis_fail_closed(true)
-        .build()
-        .unwrap();
+    let redis_url = redis.url();
+    let fail_closed = |rate_limit: Option<RateLimit>| {
+        deepidv::testing::builder(mock.url(), mock.api_key())
+            .rate_limit(rate_limit)
+            .redis(redis_url.clone())
+            .redis_prefix("closed")
+            .redis_timeout(Duration::from_millis(100))
+            .redis_fail_closed(true)
+            .build()
+            .unwrap()
+    };
+    let client = fail_closed(Some(RateLimit::DEFAULT));
     // Debug shows fleet mode and its namespace (a hash of the key, never the key).
     let shown = format!("{client:?}");
     assert!(
@@ -426,20 +430,16 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
     );
     assert!(e.is_retryable());
     assert!(started.elapsed() < Duration::from_secs(5));
-    let input = SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
-        .external_id("closed-1");
-    let e = client.sessions().create_once(input).await.unwrap_err();
+    let e = client
+        .sessions()
+        .create_once(applicant("closed-1"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
     assert_eq!(mock.session_count(), 0, "nothing was sent");
 
     // Without a rate limit only create_once uses Redis, and refuses just the same.
-    let unlimited = deepidv::testing::builder(mock.url(), mock.api_key())
-        .redis(redis.url())
-        .redis_prefix("closed")
-        .redis_timeout(Duration::from_millis(100))
-        .redis_fail_closed(true)
-        .build()
-        .unwrap();
+    let unlimited = fail_closed(None);
     let input = applicant("closed-2");
     let e = unlimited.sessions().create_once(input).await.unwrap_err();
     assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
