@@ -1,10 +1,9 @@
 //! [`Client`]: the configured connection to DeepIDV, cheap to clone and share.
 
-use std::{fmt, sync::Arc, time::Duration};
+use std::{fmt, sync::Arc};
 
 use crate::{
-    ClientBuilder, Error, Result, Sessions, config, rate_limit::Bucket, retry::RetryPolicy,
-    single_flight::Flights,
+    ClientBuilder, Error, Result, Sessions, config, coordinator::Coordinator, pipeline::Pipeline,
 };
 
 /// A configured DeepIDV client. Clone it freely: clones share one connection pool.
@@ -18,26 +17,8 @@ use crate::{
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<ClientInner>,
-}
-
-/// What every clone of a [`Client`] shares.
-pub(crate) struct ClientInner {
-    pub(crate) raw: deepidv_raw::Client,
-    pub(crate) retry: RetryPolicy,
-    pub(crate) rate_limit: Option<Bucket>,
-    pub(crate) total_timeout: Option<Duration>,
-    /// Whether bodies are logged (redacted) at TRACE.
-    pub(crate) log_bodies: bool,
-    /// Kept to scrub it from anything an error repeats back.
-    pub(crate) api_key: String,
-    pub(crate) base_url: String,
-    pub(crate) timeout: Duration,
-    /// `create_once` calls in progress, by `external_id`.
-    pub(crate) flights: Flights,
-    /// Fleet mode: the rate limit and `create_once` shared through Redis.
-    #[cfg(feature = "redis")]
-    pub(crate) fleet: Option<crate::fleet::Fleet>,
+    pipeline: Arc<Pipeline>,
+    coordinator: Arc<Coordinator>,
 }
 
 impl Client {
@@ -96,7 +77,7 @@ impl Client {
     /// # Ok::<(), deepidv::Error>(())
     /// ```
     pub fn sessions(&self) -> Sessions {
-        Sessions::new(self.clone())
+        Sessions::new(Arc::clone(&self.pipeline), Arc::clone(&self.coordinator))
     }
 
     /// The base URL requests go to, without a trailing slash.
@@ -107,33 +88,38 @@ impl Client {
     /// # Ok::<(), deepidv::Error>(())
     /// ```
     pub fn base_url(&self) -> &str {
-        &self.inner.base_url
+        self.pipeline.base_url()
     }
+}
 
-    pub(crate) fn from_inner(inner: ClientInner) -> Self {
-        Self {
-            inner: Arc::new(inner),
-        }
-    }
-
-    pub(crate) fn inner(&self) -> &ClientInner {
-        &self.inner
+impl ClientBuilder {
+    /// Checks the configuration and builds the client.
+    ///
+    /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
+    /// value, a base URL that is not an absolute http(s) URL (or is `http://` to a non-loopback
+    /// host without [`allow_insecure_http`](Self::allow_insecure_http)), a zero timeout, or an HTTP
+    /// client that cannot be built.
+    ///
+    /// ```
+    /// let err = deepidv::Client::builder().api_key("").build().unwrap_err();
+    /// assert!(matches!(err, deepidv::Error::Config { .. }));
+    /// ```
+    pub fn build(self) -> Result<Client> {
+        let parts = self.into_parts()?;
+        Ok(Client {
+            pipeline: Arc::new(parts.pipeline),
+            coordinator: Arc::new(parts.coordinator),
+        })
     }
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut shown = f.debug_struct("Client");
-        shown
-            .field("base_url", &self.inner.base_url)
-            .field("api_key", &"[redacted]")
-            .field("timeout", &self.inner.timeout)
-            .field("retry", &self.inner.retry)
-            .field("rate_limit", &self.inner.rate_limit)
-            .field("total_timeout", &self.inner.total_timeout);
+        self.pipeline.debug_fields(&mut shown);
         // Whether (and how) the client shares its limits: its key namespace is a hash, never the key.
         #[cfg(feature = "redis")]
-        shown.field("fleet", &self.inner.fleet);
+        shown.field("fleet", &self.coordinator.fleet());
         shown.finish()
     }
 }

@@ -1,16 +1,14 @@
-//! [`ClientBuilder`]: everything a [`Client`] is configured with, checked when it is built.
+//! [`ClientBuilder`]: everything a [`Client`](crate::Client) is configured with, checked when it is built.
 
 use std::{fmt, time::Duration};
 
-use reqwest::{
-    Url,
-    header::{ACCEPT, HeaderMap, HeaderValue, USER_AGENT},
-    redirect,
-};
+use reqwest::Url;
 
 use crate::{
-    Client, Error, RateLimit, Result, client::ClientInner, error::one_line, rate_limit::Bucket,
-    retry::RetryPolicy,
+    Error, RateLimit, Result,
+    coordinator::Coordinator,
+    pipeline::{Limiter, Pipeline, RetryPolicy, Transport, TransportSettings, api_key_header},
+    text::one_line,
 };
 
 /// DeepIDV's API host; the same for sandbox and live keys (the key decides).
@@ -26,14 +24,12 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The largest response body read: 16 MiB, far above a 500-session page.
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = deepidv_raw::DEFAULT_MAX_BODY_BYTES;
 
-/// The environment variable [`Client::from_env`] reads the API key from.
+/// The environment variable [`Client::from_env`](crate::Client::from_env) reads the API key from.
 pub const API_KEY_ENV: &str = "DEEPIDV_API_KEY";
-/// The environment variable [`Client::from_env`] reads an optional base URL from.
+/// The environment variable [`Client::from_env`](crate::Client::from_env) reads an optional base URL from.
 pub const BASE_URL_ENV: &str = "DEEPIDV_BASE_URL";
 
-const USER_AGENT_VALUE: &str = concat!("deepidv-rust/", env!("CARGO_PKG_VERSION"));
-
-/// Configures a [`Client`]. Start from [`Client::builder`].
+/// Configures a [`Client`](crate::Client). Start from [`Client::builder`](crate::Client::builder).
 ///
 /// ```
 /// use std::time::Duration;
@@ -269,13 +265,11 @@ impl ClientBuilder {
     /// ```
     #[cfg(feature = "redis")]
     pub fn redis(mut self, url: impl Into<String>) -> Self {
-        let fleet = self.fleet.get_or_insert_with(|| crate::fleet::FleetConfig {
-            url: String::new(),
-            prefix: crate::fleet::DEFAULT_REDIS_PREFIX.to_owned(),
-            timeout: crate::fleet::DEFAULT_REDIS_TIMEOUT,
-            fail_closed: false,
-        });
-        fleet.url = url.into();
+        let url = url.into();
+        match &mut self.fleet {
+            Some(fleet) => fleet.url = url,
+            None => self.fleet = Some(crate::fleet::FleetConfig::new(url)),
+        }
         self
     }
 
@@ -322,22 +316,13 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks the configuration and builds the client.
-    ///
-    /// Fails with [`Error::Config`] on a missing or empty key, a key that cannot be an HTTP header
-    /// value, a base URL that is not an absolute http(s) URL (or is `http://` to a non-loopback
-    /// host without [`allow_insecure_http`](Self::allow_insecure_http)), a zero timeout, or an HTTP
-    /// client that cannot be built.
-    ///
-    /// ```
-    /// let err = deepidv::Client::builder().api_key("").build().unwrap_err();
-    /// assert!(matches!(err, deepidv::Error::Config { .. }));
-    /// ```
-    pub fn build(self) -> Result<Client> {
+    /// Checks the configuration and builds the parts of a client (`Client` is made from them by
+    /// [`build`](Self::build), in `client.rs`, so that the imports point one way).
+    pub(crate) fn into_parts(self) -> Result<ClientParts> {
         let api_key = self
             .api_key
             .ok_or_else(|| Error::config("api_key is required (set it or DEEPIDV_API_KEY)"))?;
-        let key_header = api_key_header(&api_key)?;
+        let api_key_header = api_key_header(&api_key)?;
         let (base_url, loopback) = base_url(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
@@ -360,85 +345,53 @@ impl ClientBuilder {
             return Err(Error::config("max_response_bytes must be at least 1024"));
         }
 
-        let mut headers = HeaderMap::new();
-        headers.insert("x-api-key", key_header);
-        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-        headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-
-        install_crypto_provider();
-        let mut http = self.http.unwrap_or_default();
-        if loopback {
-            // A system proxy (HTTP_PROXY without NO_PROXY) would otherwise receive loopback
-            // traffic, API key included, in clear text.
-            http = http.no_proxy();
-        }
-        let http = http
-            .redirect(redirect::Policy::none())
-            .default_headers(headers)
-            .user_agent(USER_AGENT_VALUE)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout.min(self.timeout))
-            .build()
-            .map_err(|e| Error::Config {
-                message: "the HTTP client could not be built".to_owned(),
-                source: Some(Box::new(e)),
-            })?;
-
+        #[allow(unused_mut, reason = "fleet mode (feature `redis`) shares both")]
+        let (mut limiter, mut coordinator) =
+            (Limiter::local(self.rate_limit), Coordinator::default());
         #[cfg(feature = "redis")]
-        let fleet = match self.fleet {
-            Some(config) => {
-                // The lock must outlast one create_once: its total timeout, or every attempt's
-                // timeout and the waits between them.
-                let attempts = self
-                    .timeout
-                    .saturating_mul(self.max_retries.saturating_add(1));
-                let lock_ttl = self
-                    .total_timeout
-                    .unwrap_or(attempts.saturating_add(Duration::from_secs(120)))
-                    .saturating_add(Duration::from_secs(5))
-                    .min(Duration::from_secs(24 * 3600));
-                Some(crate::fleet::Fleet::new(config, &api_key, lock_ttl)?)
-            }
-            None => None,
-        };
-        let hooks = deepidv_raw::Hooks::new().max_body_bytes(self.max_response_bytes);
-        let raw = deepidv_raw::Client::new_with_client(&base_url, http, hooks);
-        let retry = RetryPolicy::new(self.max_retries, self.initial_retry_delay);
-        Ok(Client::from_inner(ClientInner {
-            raw,
-            retry,
-            rate_limit: self.rate_limit.map(Bucket::new),
-            total_timeout: self.total_timeout,
-            log_bodies: self.log_bodies,
+        if let Some(config) = self.fleet {
+            // The lock must outlast one create_once: its total timeout, or every attempt's
+            // timeout and the waits between them.
+            let attempts = self
+                .timeout
+                .saturating_mul(self.max_retries.saturating_add(1));
+            let lock_ttl = self
+                .total_timeout
+                .unwrap_or(attempts.saturating_add(Duration::from_secs(120)))
+                .saturating_add(Duration::from_secs(5))
+                .min(Duration::from_secs(24 * 3600));
+            let fleet = std::sync::Arc::new(crate::fleet::Fleet::new(config, &api_key, lock_ttl)?);
+            limiter = limiter.shared(std::sync::Arc::clone(&fleet));
+            coordinator = Coordinator::with_fleet(fleet);
+        }
+        let transport = Transport::new(TransportSettings {
             api_key,
+            api_key_header,
             base_url,
+            loopback,
+            http: self.http,
             timeout: self.timeout,
-            flights: Default::default(),
-            #[cfg(feature = "redis")]
-            fleet,
-        }))
+            connect_timeout: self.connect_timeout,
+            max_response_bytes: self.max_response_bytes,
+        })?;
+        let retry = RetryPolicy::new(self.max_retries, self.initial_retry_delay);
+        Ok(ClientParts {
+            pipeline: Pipeline::new(
+                transport,
+                limiter,
+                retry,
+                self.total_timeout,
+                self.log_bodies,
+            ),
+            coordinator,
+        })
     }
 }
 
-/// The key as a sensitive header value, or why it cannot be one.
-fn api_key_header(key: &str) -> Result<HeaderValue> {
-    if key.trim().is_empty() {
-        return Err(Error::config("api_key is empty"));
-    }
-    if key.trim() != key {
-        return Err(Error::config("api_key has leading or trailing whitespace"));
-    }
-    // Keys are printable ASCII; anything else (a pasted newline, a non-ASCII look-alike) is a
-    // mistake that would otherwise surface as a confusing 401.
-    if !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::config(
-            "api_key contains characters other than printable ASCII",
-        ));
-    }
-    let mut value = HeaderValue::from_str(key)
-        .map_err(|_| Error::config("api_key cannot be sent as an HTTP header"))?;
-    value.set_sensitive(true);
-    Ok(value)
+/// What a client is made of.
+pub(crate) struct ClientParts {
+    pub(crate) pipeline: Pipeline,
+    pub(crate) coordinator: Coordinator,
 }
 
 /// The base URL without a trailing slash, checked, and whether it is a loopback address.
@@ -500,17 +453,6 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
-    }
-}
-
-/// With the `rustls-ring` feature alone, reqwest has no crypto provider of its own: install
-/// `ring` as the process default unless the program already installed one (the feature's
-/// documented cost). The default `rustls` feature needs nothing: reqwest carries aws-lc-rs.
-fn install_crypto_provider() {
-    #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
-    if rustls::crypto::CryptoProvider::get_default().is_none() {
-        // Losing a race with another installer is fine: a provider is installed either way.
-        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
@@ -585,17 +527,6 @@ mod tests {
             let message = base_url(bad, false).unwrap_err().to_string();
             assert!(!message.contains("hunter2"), "{message}");
             assert!(!message.contains("user:"), "{message}");
-        }
-    }
-
-    #[test]
-    fn keys_must_be_header_values() {
-        assert!(api_key_header("sk_live_abc").unwrap().is_sensitive());
-        for bad in ["", "   ", " sk", "sk\n", "sk\u{7f}x", "clé"] {
-            assert!(
-                matches!(api_key_header(bad), Err(Error::Config { .. })),
-                "{bad:?}"
-            );
         }
     }
 }

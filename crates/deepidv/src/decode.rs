@@ -1,4 +1,4 @@
-//! Leaf-tolerant decoding (sessions-contract §9.3): a response fails to decode only when the fields
+//! Leaf-tolerant decoding (`docs/contract.md`, "Decoding"): a response fails to decode only when the fields
 //! that identify and decide a session are unusable. Any other value of an unexpected JSON type is
 //! decoded as absent, reported once as a `tracing` WARN (its path and the expected type, never the
 //! value), and kept raw in the result's `unreadable` list, so nothing the server sent is lost.
@@ -15,51 +15,17 @@ use std::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::{Error, error::Operation, model::Unreadable};
+use crate::{
+    Error,
+    endpoint::{Operation, ResponseShape as Shape},
+    model::{Decoded, Unreadable},
+    text,
+};
 
 /// The most values one response may lose before it counts as unreadable as a whole.
 const MAX_REMOVALS: usize = 1_000;
 
-/// A decoded body and the values that were decoded as absent.
-#[derive(Debug)]
-pub(crate) struct Decoded<T> {
-    pub(crate) value: T,
-    pub(crate) unreadable: Vec<Unreadable>,
-}
-
-impl<T> Decoded<T> {
-    /// A body that decoded as it was.
-    pub(crate) fn whole(value: T) -> Self {
-        Self {
-            value,
-            unreadable: Vec::new(),
-        }
-    }
-}
-
-/// The shape of a body, which says which of its fields identify and decide a session.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    /// `{id, session_url, ...}`.
-    Created,
-    /// `{session_record: Session, ...}` (retrieve and update).
-    Record,
-    /// `{sessions: [Session], next_token}`.
-    Page,
-    /// A webhook delivery: `{type, data: Session}`.
-    Event,
-}
-
 impl Shape {
-    /// The shape of `operation`'s success body.
-    pub(crate) fn of(operation: Operation) -> Self {
-        match operation {
-            Operation::CreateSession => Shape::Created,
-            Operation::RetrieveSession | Operation::UpdateSessionStatus => Shape::Record,
-            Operation::ListSessions => Shape::Page,
-        }
-    }
-
     /// Whether a failure at `path` fails the whole body.
     fn is_identifying(self, path: &[Segment]) -> bool {
         use Segment::{Index, Key};
@@ -70,7 +36,7 @@ impl Shape {
             _ => false,
         };
         // The root is not listed: a body that is unusable as a whole fails when nothing smaller
-        // can be removed (see `from_value`).
+        // can be removed (see `value_leaving_out_unreadable`).
         match (self, path) {
             (Shape::Created, [field]) => key(field, &["id", "session_url"]),
             (Shape::Record, [first, rest @ ..]) => key(first, &["session_record"]) && record(rest),
@@ -128,7 +94,7 @@ impl fmt::Display for JsonPath<'_> {
 
 /// Decodes `body` as `T` after the typed decode failed with `first_error`, leaving out values of
 /// unexpected types outside the identifying fields of `shape`.
-pub(crate) fn leniently<T: DeserializeOwned>(
+pub(crate) fn bytes_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
     shape: Shape,
     body: &[u8],
@@ -140,12 +106,12 @@ pub(crate) fn leniently<T: DeserializeOwned>(
             format!("the body is not JSON: {}", first_error),
         ));
     };
-    from_value(operation, shape, value)
+    value_leaving_out_unreadable(operation, shape, value)
 }
 
 /// Decodes `value` as `T`, leaving out values of unexpected types outside the identifying fields
 /// of `shape`.
-pub(crate) fn from_value<T: DeserializeOwned>(
+pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
     shape: Shape,
     mut value: Value,
@@ -266,12 +232,12 @@ fn segments(path: &serde_path_to_error::Path) -> Vec<Segment> {
 
 /// What the decoder expected, from its message, without the value it quotes.
 fn expectation(message: &str) -> String {
-    let text = crate::error::without_quoted_values(message);
+    let text = text::without_quoted_values(message);
     let expected = match text.split_once("expected ") {
         Some((_, expected)) => expected,
         None => &text,
     };
-    crate::error::one_line(expected)
+    text::one_line(expected)
 }
 
 /// Takes the value at `path` out of `value`: an object member is removed (so that its field
@@ -325,7 +291,7 @@ mod tests {
         let first = serde_json::from_slice::<RetrieveSessionResponse>(&bytes)
             .err()
             .unwrap_or_else(|| serde_json::from_str::<u8>("x").unwrap_err());
-        leniently(Operation::RetrieveSession, Shape::Record, &bytes, &first)
+        bytes_leaving_out_unreadable(Operation::RetrieveSession, Shape::Record, &bytes, &first)
     }
 
     #[test]
@@ -438,7 +404,8 @@ mod tests {
         let bytes = body.to_string().into_bytes();
         let first = serde_json::from_slice::<ListSessionsResponse>(&bytes).unwrap_err();
         let decoded: Decoded<ListSessionsResponse> =
-            leniently(Operation::ListSessions, Shape::Page, &bytes, &first).unwrap();
+            bytes_leaving_out_unreadable(Operation::ListSessions, Shape::Page, &bytes, &first)
+                .unwrap();
         assert_eq!(decoded.value.sessions.len(), 2);
         let ids: Vec<_> = decoded
             .unreadable
@@ -460,7 +427,7 @@ mod tests {
             let bytes = bad.to_string().into_bytes();
             let first = serde_json::from_slice::<ListSessionsResponse>(&bytes).unwrap_err();
             assert!(
-                leniently::<ListSessionsResponse>(
+                bytes_leaving_out_unreadable::<ListSessionsResponse>(
                     Operation::ListSessions,
                     Shape::Page,
                     &bytes,
@@ -477,7 +444,7 @@ mod tests {
 
     /// Decodes `body` as `T`.
     fn outcome<T: DeserializeOwned>(shape: Shape, body: &Value) -> Outcome {
-        match from_value::<T>(Operation::RetrieveSession, shape, body.clone()) {
+        match value_leaving_out_unreadable::<T>(Operation::RetrieveSession, shape, body.clone()) {
             Ok(decoded) => Ok(decoded.unreadable.into_iter().map(|u| u.path).collect()),
             Err(Error::Decode { message, .. }) => Err(message),
             Err(other) => panic!("{body}: not a decode error: {other:?}"),

@@ -247,6 +247,30 @@ impl SessionListParams {
         self
     }
 
+    /// Puts the server-side filters (dates, organization, external and workflow ids) on a list
+    /// request; the page size and token are set by the caller, since emulation pages differently.
+    pub(crate) fn filter_request<'a>(
+        &self,
+        mut request: deepidv_raw::builder::ListSessions<'a>,
+    ) -> deepidv_raw::builder::ListSessions<'a> {
+        if let Some(date) = &self.start_date {
+            request = request.start_date(date.clone());
+        }
+        if let Some(date) = &self.end_date {
+            request = request.end_date(date.clone());
+        }
+        if let Some(whole) = self.by_organization {
+            request = request.by_organization(whole);
+        }
+        if let Some(id) = &self.external_id {
+            request = request.external_id(id.clone());
+        }
+        if let Some(id) = &self.workflow_id {
+            request = request.workflow_id(id.clone());
+        }
+        request
+    }
+
     /// Whether the SDK must page through sessions itself (`offset` or `status` set).
     pub(crate) fn is_emulated(&self) -> bool {
         self.offset.is_some() || self.status.is_some()

@@ -70,9 +70,12 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+// Bottom to top: each module imports only those above it in this list (docs/architecture.md).
 mod client;
 mod config;
+mod coordinator;
 mod decode;
+mod endpoint;
 mod error;
 #[cfg(feature = "redis")]
 mod fleet;
@@ -80,12 +83,13 @@ mod input;
 mod logging;
 pub mod model;
 mod pagination;
+mod pipeline;
 mod rate_limit;
-mod retry;
 mod sessions;
-mod single_flight;
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 mod validate;
 pub mod webhooks;
 
@@ -94,7 +98,8 @@ pub use config::{
     API_KEY_ENV, BASE_URL_ENV, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_INITIAL_RETRY_DELAY, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT,
 };
-pub use error::{BoxError, Error, ErrorResponse, Operation};
+pub use endpoint::Operation;
+pub use error::{BoxError, Error, ErrorResponse};
 #[cfg(feature = "redis")]
 pub use fleet::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
@@ -102,9 +107,9 @@ pub use model::{
     Location, MetaData, PaginatedResponse, Session, SessionCreateResult, SessionProgress,
     SessionRetrieveResult, SessionStatus, SessionType, Timestamp, Unreadable, User,
 };
-pub use pagination::{MAX_PAGES_PER_CALL, SessionStream};
+pub use pagination::MAX_PAGES_PER_CALL;
 pub use rate_limit::RateLimit;
-pub use sessions::{CreateOutcome, Sessions};
+pub use sessions::{CreateOutcome, SessionStream, Sessions};
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use tracing::field::Empty;
 
-use crate::{client::ClientInner, error::Operation};
+use crate::{endpoint::Operation, text};
 
 /// The longest body text logged, in bytes.
 const MAX_LOGGED_BODY: usize = 2 * 1024;
@@ -67,8 +67,8 @@ pub(crate) fn call_span(operation: Operation) -> tracing::Span {
     tracing::info_span!(
         "deepidv",
         operation = operation.as_str(),
-        method = operation.method(),
-        path = operation.path_template(),
+        method = operation.endpoint().method,
+        path = operation.endpoint().path,
         attempt = Empty,
         status = Empty,
         request_id = Empty,
@@ -78,25 +78,22 @@ pub(crate) fn call_span(operation: Operation) -> tracing::Span {
     )
 }
 
-/// Logs `body` at TRACE, redacted and truncated, if the client logs bodies.
-pub(crate) fn body_if(client: &ClientInner, direction: &'static str, body: &impl serde::Serialize) {
-    if !client.log_bodies || !tracing::enabled!(tracing::Level::TRACE) {
+/// Logs `body` at TRACE, redacted and truncated (the caller checks that the client logs bodies).
+pub(crate) fn body(direction: &'static str, body: &impl serde::Serialize) {
+    if !tracing::enabled!(tracing::Level::TRACE) {
         return;
     }
     let Ok(mut value) = serde_json::to_value(body) else {
         return;
     };
     redact(&mut value);
-    let mut text = value.to_string();
-    if text.len() > MAX_LOGGED_BODY {
-        let mut end = MAX_LOGGED_BODY;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-        text.push_str("…(truncated)");
+    let text = value.to_string();
+    let kept = text::truncate(&text, MAX_LOGGED_BODY);
+    if kept.len() < text.len() {
+        tracing::trace!(direction, body = %format_args!("{kept}…(truncated)"), "body");
+    } else {
+        tracing::trace!(direction, body = %text, "body");
     }
-    tracing::trace!(direction, body = %text, "body");
 }
 
 /// The value of a listed key: its scalars (and lists of them) are kept, but a listed name over an

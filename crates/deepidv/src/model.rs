@@ -16,8 +16,6 @@ use std::collections::HashMap;
 
 use deepidv_raw::types;
 
-use crate::decode::Decoded;
-
 pub use deepidv_raw::types::{
     AdverseMediaData, AnalysisData, CompareFacesData,
     CompareFacesDataFaceMatchResult as FaceMatchResult, CustomFormAnswer, DeclineReason,
@@ -91,6 +89,33 @@ pub struct Unreadable {
     pub expected: String,
     /// The value as the server sent it.
     pub value: serde_json::Value,
+}
+
+impl Unreadable {
+    /// Whether the value belongs to one of the rows named by `ids` (a list keeps only the values
+    /// of the rows it returns).
+    pub(crate) fn belongs_to<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        self.session_id
+            .as_deref()
+            .is_some_and(|owner| ids.any(|id| id == owner))
+    }
+}
+
+/// A decoded body and the values that were decoded as absent.
+#[derive(Debug)]
+pub(crate) struct Decoded<T> {
+    pub(crate) value: T,
+    pub(crate) unreadable: Vec<Unreadable>,
+}
+
+impl<T> Decoded<T> {
+    /// A body that decoded as it was.
+    pub(crate) fn whole(value: T) -> Self {
+        Self {
+            value,
+            unreadable: Vec::new(),
+        }
+    }
 }
 
 /// A new session, from [`Sessions::create`](crate::Sessions::create).

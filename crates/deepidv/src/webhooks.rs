@@ -47,9 +47,9 @@ use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::{
-    Error, Result, Session, Unreadable,
-    decode::{self, Shape},
-    error::Operation,
+    Error, Result, Session, Unreadable, decode,
+    endpoint::{Operation, ResponseShape},
+    text,
 };
 
 /// What a webhook delivery reports: `session.created`, `session.status.submitted`, ... An open
@@ -116,18 +116,8 @@ impl Webhook {
             .into_iter()
             .map(|secret| {
                 let secret = secret.into();
-                if secret.trim().is_empty() {
-                    return Err(Error::config("a webhook signing secret is empty"));
-                }
-                if secret.trim() != secret {
-                    return Err(Error::config(
-                        "a webhook signing secret has leading or trailing whitespace",
-                    ));
-                }
-                if !secret.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(Error::config(
-                        "a webhook signing secret contains characters other than printable ASCII",
-                    ));
+                if let Some(problem) = text::secret_problem(&secret) {
+                    return Err(Error::config(format!("a webhook signing secret {problem}")));
                 }
                 Ok(secret.into_bytes().into_boxed_slice())
             })
@@ -262,7 +252,7 @@ pub enum WebhookError {
     },
 }
 
-/// Reads a delivery's body, leniently.
+/// Reads a delivery's body, leaving out unreadable values.
 fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
     // The operation only labels errors; webhook errors keep just their message.
     let operation = Operation::RetrieveSession;
@@ -277,8 +267,11 @@ fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
     {
         value["data"] = record;
     }
-    let decoded =
-        decode::from_value::<deepidv_raw::types::WebhookEvent>(operation, Shape::Event, value)?;
+    let decoded = decode::value_leaving_out_unreadable::<deepidv_raw::types::WebhookEvent>(
+        operation,
+        ResponseShape::Event,
+        value,
+    )?;
     Ok(WebhookEvent {
         event_type: decoded.value.type_,
         data: decoded.value.data,

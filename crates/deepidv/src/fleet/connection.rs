@@ -1,0 +1,138 @@
+//! [`Connection`]: fleet mode's one Redis connection, every operation under a short timeout, and
+//! what an outage means (skip Redis for a moment after a failed connection; one WARN per outage,
+//! one INFO when Redis answers again).
+
+use std::{
+    fmt,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use redis::aio::ConnectionManager;
+use tokio::{sync::OnceCell, time::Instant};
+
+use crate::{sync::lock, text};
+
+/// After a failed connection, how long calls skip Redis before trying it again.
+const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// Why Redis could not be used for a call.
+#[derive(Debug)]
+pub(crate) struct Unavailable(String);
+
+impl fmt::Display for Unavailable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The connection to Redis, made on first use and shared by every call of the client.
+pub(crate) struct Connection {
+    client: redis::Client,
+    manager: OnceCell<ConnectionManager>,
+    timeout: Duration,
+    fail_closed: bool,
+    /// Whether an outage was reported and not yet its end.
+    degraded: AtomicBool,
+    /// While set and in the future, calls skip Redis (it just failed to connect).
+    skip_until: Mutex<Option<Instant>>,
+}
+
+impl Connection {
+    /// A connection to `client`, made on first use; `fail_closed` only shapes the outage WARN.
+    pub(crate) fn new(client: redis::Client, timeout: Duration, fail_closed: bool) -> Self {
+        Self {
+            client,
+            manager: OnceCell::new(),
+            timeout,
+            fail_closed,
+            degraded: AtomicBool::new(false),
+            skip_until: Mutex::new(None),
+        }
+    }
+
+    /// How long one operation may take.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Runs one Redis operation with the timeout, keeping track of outages.
+    pub(crate) async fn run<T, F, Fut>(&self, operation: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        if lock(&self.skip_until).is_some_and(|until| Instant::now() < until) {
+            return Err(Unavailable("Redis failed moments ago".to_owned()));
+        }
+        let connection = self
+            .manager
+            .get_or_try_init(|| async {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1)
+                    .set_max_delay(RECONNECT_AFTER);
+                ConnectionManager::new_lazy_with_config(self.client.clone(), config)
+            })
+            .await
+            .map_err(|e| self.outage(e.to_string()))?
+            .clone();
+        match tokio::time::timeout(self.timeout, operation(connection)).await {
+            Ok(Ok(value)) => {
+                if self.degraded.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        "Redis answers again: the rate limit and create_once are shared again"
+                    );
+                }
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                if e.is_connection_refusal() || e.is_io_error() || e.is_timeout() {
+                    *lock(&self.skip_until) = Some(Instant::now() + RECONNECT_AFTER);
+                }
+                Err(self.outage(e.to_string()))
+            }
+            Err(_) => Err(self.outage(format!("no answer within {:?}", self.timeout))),
+        }
+    }
+
+    /// Notes a failure; the first of an outage is logged.
+    fn outage(&self, why: String) -> Unavailable {
+        let why = text::one_line(&why);
+        if !self.degraded.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                error = %why,
+                fail_closed = self.fail_closed,
+                "Redis is unreachable or slow: the rate limit and create_once are this process's own until it answers"
+            );
+        }
+        Unavailable(why)
+    }
+
+    /// Runs `script` on `key` with `arg` in the background, best effort: for the clean-up of a
+    /// cancelled call, which cannot await (a lost refund costs one turn; a lost release, the
+    /// lock's expiry).
+    pub(crate) fn script_later(&self, script: &'static str, key: String, arg: String) {
+        let (Some(mut connection), Ok(runtime)) = (
+            self.manager.get().cloned(),
+            tokio::runtime::Handle::try_current(),
+        ) else {
+            return;
+        };
+        let timeout = self.timeout;
+        runtime.spawn(async move {
+            let _ = tokio::time::timeout(
+                timeout,
+                redis::Script::new(script)
+                    .key(key)
+                    .arg(arg)
+                    .invoke_async::<i64>(&mut connection),
+            )
+            .await;
+        });
+    }
+}

@@ -1,0 +1,174 @@
+//! Fleet mode (the `redis` feature): every client built with the same API key and the same Redis
+//! shares one rate-limit bucket and one `create_once` per `external_id`, across processes.
+//!
+//! - `bucket.rs`: the shared rate-limit bucket (a GCRA on Redis's clock, `scripts/reserve.lua`).
+//! - `lock.rs`: `create_once`'s lock per `external_id` and its record of what was done.
+//! - `connection.rs`: the connection, every operation's timeout, and outages.
+//! - Keys are `{prefix}:{hash of the API key}:...` (never the key, never an `external_id` in
+//!   clear), and every one expires on its own.
+//! - Every Redis operation has a short timeout. When Redis is unreachable or slow the client
+//!   falls back to its own bucket and its in-process single-flight (fail-open; one WARN per
+//!   outage, one INFO when Redis answers again), or, with `redis_fail_closed(true)`, fails the
+//!   call with `Error::Coordination`.
+
+mod bucket;
+mod connection;
+mod lock;
+
+use std::{fmt, time::Duration};
+
+pub(crate) use bucket::SharedTurn;
+use connection::{Connection, Unavailable};
+pub(crate) use lock::FleetLock;
+
+use crate::{Error, text};
+
+/// How long each Redis operation may take by default.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// The key prefix by default.
+pub const DEFAULT_REDIS_PREFIX: &str = "deepidv";
+
+/// What fleet mode is configured with.
+#[derive(Clone, Debug)]
+pub(crate) struct FleetConfig {
+    pub(crate) url: String,
+    pub(crate) prefix: String,
+    pub(crate) timeout: Duration,
+    pub(crate) fail_closed: bool,
+}
+
+impl FleetConfig {
+    /// The configuration `ClientBuilder::redis(url)` starts from.
+    pub(crate) fn new(url: String) -> Self {
+        Self {
+            url,
+            prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            fail_closed: false,
+        }
+    }
+}
+
+/// The shared state of one client's fleet mode.
+pub(crate) struct Fleet {
+    connection: Connection,
+    namespace: String,
+    fail_closed: bool,
+    lock_ttl: Duration,
+    /// The reservation script, hashed once (it is sent by hash, `EVALSHA`).
+    reserve_script: redis::Script,
+}
+
+impl fmt::Debug for Fleet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.connection.timeout())
+            .field("fail_closed", &self.fail_closed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fleet {
+    /// Checks the configuration; connects on first use. `lock_ttl` must outlast one call.
+    pub(crate) fn new(
+        config: FleetConfig,
+        api_key: &str,
+        lock_ttl: Duration,
+    ) -> Result<Self, Error> {
+        let client = redis::Client::open(config.url.as_str()).map_err(|e| {
+            Error::config(format!(
+                "redis URL is not usable: {}",
+                text::one_line(&e.to_string())
+            ))
+        })?;
+        if config.prefix.is_empty() || config.prefix.contains(char::is_whitespace) {
+            return Err(Error::config(
+                "redis_prefix must be non-empty and without whitespace",
+            ));
+        }
+        if config.timeout.is_zero() {
+            return Err(Error::config("redis_timeout must be greater than zero"));
+        }
+        Ok(Self {
+            connection: Connection::new(client, config.timeout, config.fail_closed),
+            namespace: format!("{}:{}", config.prefix, digest(api_key)),
+            fail_closed: config.fail_closed,
+            lock_ttl,
+            reserve_script: redis::Script::new(bucket::RESERVE),
+        })
+    }
+
+    /// Whether calls fail instead of falling back when Redis cannot be used.
+    pub(crate) fn fail_closed(&self) -> bool {
+        self.fail_closed
+    }
+
+    /// The error a fail-closed client returns.
+    pub(crate) fn refusal(&self, why: &Unavailable) -> Error {
+        Error::Coordination {
+            message: format!("Redis could not be used ({why}); redis_fail_closed is on"),
+        }
+    }
+
+    fn key(&self, suffix: &str) -> String {
+        format!("{}:{suffix}", self.namespace)
+    }
+}
+
+/// A short hex digest: keys name a hash, never the API key or an applicant's reference.
+fn digest(text: &str) -> String {
+    let mut hex = sha1_smol::Sha1::from(text).digest().to_string();
+    hex.truncate(20);
+    hex
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_never_contain_the_api_key() {
+        let fleet = Fleet::new(
+            FleetConfig {
+                url: "redis://127.0.0.1:1".into(),
+                prefix: "deepidv".into(),
+                timeout: DEFAULT_REDIS_TIMEOUT,
+                fail_closed: false,
+            },
+            "sk_live_secret_key",
+            Duration::from_secs(60),
+        )
+        .unwrap();
+        let key = fleet.key("rate");
+        assert!(
+            key.starts_with("deepidv:") && !key.contains("sk_live"),
+            "{key}"
+        );
+        assert_eq!(digest("sk_live_secret_key").len(), 20);
+        assert_ne!(digest("a"), digest("b"));
+    }
+
+    #[test]
+    fn bad_configuration_is_refused() {
+        let config = |url: &str, prefix: &str| FleetConfig {
+            url: url.into(),
+            prefix: prefix.into(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            fail_closed: false,
+        };
+        for (url, prefix) in [
+            ("http://x", "deepidv"),
+            ("not a url", "deepidv"),
+            ("redis://127.0.0.1", ""),
+        ] {
+            assert!(
+                matches!(
+                    Fleet::new(config(url, prefix), "k", Duration::from_secs(1)),
+                    Err(Error::Config { .. })
+                ),
+                "{url} {prefix}"
+            );
+        }
+    }
+}

@@ -1,0 +1,10 @@
+-- Hands back a turn that was never used: moves the theoretical arrival time in KEYS[1] back by
+-- ARGV[1] microseconds (the interval between turns).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local earlier = tat - tonumber(ARGV[1])
+if earlier <= now then redis.call('DEL', KEYS[1]) return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', earlier), 'PX', math.ceil((earlier - now) / 1000) + 1000)
+return 1

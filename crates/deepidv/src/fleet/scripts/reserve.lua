@@ -1,0 +1,17 @@
+-- Takes a turn from the shared bucket (GCRA: KEYS[1] holds the theoretical arrival time, in
+-- microseconds on Redis's clock). ARGV: the interval between turns (us), the burst, the longest
+-- wait the caller accepts (us, -1 for any). Returns the microseconds to wait, or -1 - wait when the
+-- wait would exceed the longest accepted (then nothing is reserved).
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[1])
+local tolerance = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait < 0 then wait = 0 end
+local max_wait = tonumber(ARGV[3])
+if max_wait >= 0 and wait > max_wait then return -1 - wait end
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
+return wait

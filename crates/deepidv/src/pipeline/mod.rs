@@ -1,0 +1,240 @@
+//! The request pipeline: how one call is executed, on top of parts that each own one concern.
+//!
+//! ```text
+//!   resource (sessions/) ── Pipeline::send(operation, deadline, build-and-send closure)
+//!     for each attempt:
+//!       Limiter::wait_turn      the rate limit: this client's bucket, or the fleet's
+//!       Deadline::run           the call's total timeout around the attempt
+//!       Transport::raw          the generated client sends; its hooks buffer and cap the body
+//!       decode                  a refused 2xx body is decoded again, leaving out unreadable values
+//!       Transport::error        any failure becomes an `Error`, without the key
+//!       RetryPolicy::decide     wait and try again, or stop
+//!     one `tracing` span per call (logging.rs)
+//! ```
+//!
+//! Resources depend on this module, never on [`Client`](crate::Client); `config.rs` builds the
+//! parts and hands them to [`Pipeline::new`].
+
+mod deadline;
+mod limiter;
+mod retry;
+mod transport;
+
+use std::{fmt, future::Future, time::Duration};
+
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use deepidv_raw::{ResponseValue, types::ApiError};
+
+pub(crate) use deadline::Deadline;
+pub(crate) use limiter::Limiter;
+pub(crate) use retry::{RetryDecision, RetryPolicy};
+pub(crate) use transport::{Transport, TransportSettings, api_key_header};
+
+use crate::{Error, Result, decode, endpoint::Operation, error, logging, model::Decoded};
+
+/// What one generated request returns.
+type RawOutcome<T> = std::result::Result<ResponseValue<T>, progenitor_client::Error<ApiError>>;
+
+/// What happened across the attempts of one call.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct History {
+    /// Requests sent (or begun).
+    pub(crate) attempts: u32,
+    /// Whether an attempt failed in a way that leaves open whether the server acted on it.
+    pub(crate) ambiguous: bool,
+}
+
+/// Executes calls: every clone of a client shares one.
+pub(crate) struct Pipeline {
+    transport: Transport,
+    limiter: Limiter,
+    retry: RetryPolicy,
+    total_timeout: Option<Duration>,
+    /// Whether bodies are logged (redacted) at TRACE.
+    log_bodies: bool,
+}
+
+impl Pipeline {
+    pub(crate) fn new(
+        transport: Transport,
+        limiter: Limiter,
+        retry: RetryPolicy,
+        total_timeout: Option<Duration>,
+        log_bodies: bool,
+    ) -> Self {
+        Self {
+            transport,
+            limiter,
+            retry,
+            total_timeout,
+            log_bodies,
+        }
+    }
+
+    /// The deadline of a public call starting now.
+    pub(crate) fn deadline(&self) -> Deadline {
+        Deadline::start(self.total_timeout)
+    }
+
+    /// The retry policy, for calls that repeat on their own terms (`create_once`).
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
+    /// Logs a request body at TRACE, redacted, if the client logs bodies.
+    pub(crate) fn log_request(&self, body: &impl serde::Serialize) {
+        if self.log_bodies {
+            logging::body("request", body);
+        }
+    }
+
+    /// Sends `attempt(raw client)` until it succeeds, fails for good, runs out of retries or
+    /// reaches `deadline`. Each attempt first waits for its turn from the limiter.
+    pub(crate) async fn send<'a, T, F, Fut>(
+        &'a self,
+        operation: Operation,
+        deadline: Deadline,
+        attempt: F,
+    ) -> Result<Decoded<T>>
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnMut(&'a deepidv_raw::Client) -> Fut,
+        Fut: Future<Output = RawOutcome<T>>,
+    {
+        self.send_tracked(operation, deadline, attempt).await.0
+    }
+
+    /// [`send`](Self::send), also telling what happened on the way. The call runs in its own
+    /// `tracing` span.
+    pub(crate) async fn send_tracked<'a, T, F, Fut>(
+        &'a self,
+        operation: Operation,
+        deadline: Deadline,
+        attempt: F,
+    ) -> (Result<Decoded<T>>, History)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnMut(&'a deepidv_raw::Client) -> Fut,
+        Fut: Future<Output = RawOutcome<T>>,
+    {
+        let span = logging::call_span(operation);
+        let started = Instant::now();
+        let (outcome, history) = self
+            .attempts(operation, deadline, attempt, &span)
+            .instrument(span.clone())
+            .await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        span.record(
+            "outcome",
+            outcome.as_ref().map_or_else(Error::kind, |_| "ok"),
+        );
+        (outcome, history)
+    }
+
+    async fn attempts<'a, T, F, Fut>(
+        &'a self,
+        operation: Operation,
+        deadline: Deadline,
+        mut attempt: F,
+        span: &tracing::Span,
+    ) -> (Result<Decoded<T>>, History)
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: FnMut(&'a deepidv_raw::Client) -> Fut,
+        Fut: Future<Output = RawOutcome<T>>,
+    {
+        let mut history = History::default();
+        let mut retries = 0;
+        loop {
+            if let Err(error) = self
+                .limiter
+                .wait_turn(operation, deadline, history.ambiguous)
+                .await
+            {
+                return (Err(error), history);
+            }
+            history.attempts += 1;
+            span.record("attempt", history.attempts);
+            let raw = self.transport.raw();
+            let outcome = deadline.run(operation, true, async { Ok(attempt(raw).await) });
+            let error = match outcome.await {
+                Ok(Ok(value)) => {
+                    span.record("status", value.status().as_u16());
+                    if let Some(id) = error::request_id(value.headers()) {
+                        span.record("request_id", id);
+                    }
+                    let value = value.into_inner();
+                    self.log_response(&value);
+                    return (Ok(Decoded::whole(value)), history);
+                }
+                // A 2xx whose body the generated types refuse: decode it again, leaving out values
+                // of unexpected types outside the identifying fields.
+                Ok(Err(progenitor_client::Error::InvalidResponsePayload(body, first_error))) => {
+                    match decode::bytes_leaving_out_unreadable::<T>(
+                        operation,
+                        operation.endpoint().shape,
+                        &body,
+                        &first_error,
+                    ) {
+                        Ok(decoded) => {
+                            self.log_response(&decoded.value);
+                            return (Ok(decoded), history);
+                        }
+                        Err(error) => error,
+                    }
+                }
+                Ok(Err(raw)) => self.transport.error(operation, raw).await,
+                Err(timeout) => {
+                    history.ambiguous = true;
+                    return (Err(timeout), history);
+                }
+            };
+            if let Some(status) = error.status() {
+                span.record("status", status);
+            }
+            if let Some(id) = error.request_id() {
+                span.record("request_id", id);
+            }
+            history.ambiguous |= error.is_ambiguous();
+            match self.retry.decide(retries, &error) {
+                RetryDecision::RetryAfter(wait) if deadline.allows(wait) => {
+                    span.record("retry_reason", error.kind());
+                    tracing::debug!(
+                        attempt = history.attempts,
+                        reason = error.kind(),
+                        status = error.status(),
+                        wait_ms = wait.as_millis() as u64,
+                        "retrying"
+                    );
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+                _ => return (Err(error), history),
+            }
+        }
+    }
+
+    fn log_response(&self, body: &impl serde::Serialize) {
+        if self.log_bodies {
+            logging::body("response", body);
+        }
+    }
+
+    /// The base URL requests go to, without a trailing slash.
+    pub(crate) fn base_url(&self) -> &str {
+        self.transport.base_url()
+    }
+
+    /// Adds what the pipeline is configured with to a `Debug` view (never the key).
+    pub(crate) fn debug_fields(&self, shown: &mut fmt::DebugStruct<'_, '_>) {
+        shown
+            .field("base_url", &self.transport.base_url())
+            .field("api_key", &"[redacted]")
+            .field("timeout", &self.transport.timeout())
+            .field("retry", &self.retry)
+            .field("rate_limit", &self.limiter)
+            .field("total_timeout", &self.total_timeout);
+    }
+}
