@@ -51,8 +51,8 @@ commands:
                       to https://api.deepidv.com. Exits 0 no drift, 1 drift, 2 probe failed
   mutants [--file PATH]... [--timeout SECS] [-- ARGS...]
                       mutation testing with cargo-mutants (`cargo install cargo-mutants
-                      --locked`) of the facade's safety-critical files (sessions, retry,
-                      rate_limit, validate, pagination, single_flight, decode by default),
+                      --locked`) of the facade's safety-critical files (sessions/, pipeline/,
+                      rate_limit, validate, pagination, coordinator/, decode, fleet/ by default),
                       `cargo test -p deepidv` per mutant, SECS per mutant (default 300);
                       results in target/mutants/mutants.out; exits 2 if any mutant is missed";
 

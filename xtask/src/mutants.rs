@@ -21,15 +21,24 @@ use std::{
 
 /// The facade's safety-critical files: what a regression there costs is a duplicated session, a
 /// leaked key, a retry storm or a hung call.
-pub const DEFAULT_FILES: [&str; 8] = [
-    "crates/deepidv/src/sessions.rs",
-    "crates/deepidv/src/retry.rs",
+pub const DEFAULT_FILES: [&str; 17] = [
+    "crates/deepidv/src/sessions/mod.rs",
+    "crates/deepidv/src/sessions/create_once.rs",
+    "crates/deepidv/src/sessions/list.rs",
+    "crates/deepidv/src/pipeline/mod.rs",
+    "crates/deepidv/src/pipeline/retry.rs",
+    "crates/deepidv/src/pipeline/limiter.rs",
+    "crates/deepidv/src/pipeline/deadline.rs",
     "crates/deepidv/src/rate_limit.rs",
     "crates/deepidv/src/validate.rs",
     "crates/deepidv/src/pagination.rs",
-    "crates/deepidv/src/single_flight.rs",
+    "crates/deepidv/src/coordinator/mod.rs",
+    "crates/deepidv/src/coordinator/in_process.rs",
     "crates/deepidv/src/decode.rs",
-    "crates/deepidv/src/fleet.rs",
+    "crates/deepidv/src/fleet/mod.rs",
+    "crates/deepidv/src/fleet/connection.rs",
+    "crates/deepidv/src/fleet/bucket.rs",
+    "crates/deepidv/src/fleet/lock.rs",
 ];
 
 /// Each mutant's test run may take this long before it counts as a timeout (an infinite loop or a
@@ -167,7 +176,10 @@ mod tests {
             joined.starts_with("mutants --package deepidv --test-tool cargo --timeout 300"),
             "{joined}"
         );
-        assert_eq!(args.iter().filter(|arg| *arg == "--file").count(), 8);
+        assert_eq!(
+            args.iter().filter(|arg| *arg == "--file").count(),
+            DEFAULT_FILES.len()
+        );
     }
 
     #[test]
@@ -176,7 +188,7 @@ mod tests {
             "--file",
             "./crates/deepidv/src/rate_limit.rs",
             "-f",
-            "crates/deepidv/src/single_flight.rs",
+            "crates/deepidv/src/coordinator/in_process.rs",
             "--timeout",
             "120",
             "--",
@@ -188,7 +200,7 @@ mod tests {
             Request {
                 files: strings(&[
                     "crates/deepidv/src/rate_limit.rs",
-                    "crates/deepidv/src/single_flight.rs"
+                    "crates/deepidv/src/coordinator/in_process.rs"
                 ]),
                 timeout_secs: 120,
                 extra: strings(&["--list"]),
@@ -209,7 +221,7 @@ mod tests {
                 "--file",
                 "crates/deepidv/src/rate_limit.rs",
                 "--file",
-                "crates/deepidv/src/single_flight.rs",
+                "crates/deepidv/src/coordinator/in_process.rs",
                 "--list",
             ])
         );

@@ -20,7 +20,7 @@
 //!
 //! # Behaviour
 //!
-//! As documented for the live API (sessions-contract §2–§8), except where the
+//! As documented for the live API (`docs/contract.md`), except where the
 //! [Assumptions](#assumptions) below say the mock had to choose:
 //!
 //! - `POST /v1/sessions`, `GET /v1/sessions/{id}`, `GET /v1/sessions`,
@@ -53,7 +53,7 @@
 //! # Webhooks
 //!
 //! With endpoints configured ([`MockBuilder::webhook`], `--webhook-url URL --webhook-secret
-//! SECRET`, each repeatable), the mock delivers DeepIDV's webhook events (sessions-contract §8)
+//! SECRET`, each repeatable), the mock delivers DeepIDV's webhook events (`docs/contract.md`, "Webhooks")
 //! to every endpoint:
 //!
 //! | event | sent when |

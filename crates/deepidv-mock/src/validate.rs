@@ -1,4 +1,4 @@
-//! Request validation, as the contract describes the server's (§2, §4, §5). Independent of the
+//! Request validation, as `docs/contract.md` describes the server's ("Create", "List", "Update status"). Independent of the
 //! `deepidv` facade's checks on purpose: the two are compared by tests.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};

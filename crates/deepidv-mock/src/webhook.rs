@@ -32,7 +32,7 @@ use crate::{limits, model::timestamp, state::JOURNAL_CAP};
 /// The header carrying the signing secret.
 const SIGNATURE_HEADER: &str = "deepidv-signature";
 
-/// An event DeepIDV sends to webhook endpoints (sessions-contract §8).
+/// An event DeepIDV sends to webhook endpoints (`docs/contract.md`, "Webhooks").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub enum WebhookEvent {

@@ -1,4 +1,4 @@
-//! Client-side checks that mirror the server's (sessions-contract §9.4): bad input fails with
+//! Client-side checks that mirror the server's (`docs/contract.md`, "Validation"): bad input fails with
 //! [`Error::Validation`] naming the field, before anything is sent.
 
 use crate::{Error, Result, SessionCreateInput, SessionListParams};

@@ -1,4 +1,4 @@
-//! Forgiving decoding (sessions-contract §9.3): unknown fields and enum values, nulls, both
+//! Forgiving decoding (`docs/contract.md`, "Decoding"): unknown fields and enum values, nulls, both
 //! `location` shapes, both `meta_data` casings, timestamps that do not parse.
 
 use deepidv::{Location, SessionProgress, SessionStatus, SessionType};
