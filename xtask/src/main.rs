@@ -32,10 +32,10 @@ commands:
                       write its public surface to crates/deepidv-raw/generated-api.txt, or with
                       --check fail if that committed snapshot is out of date
   public-api [--check]
-                      list the public API of the deepidv facade as its users name it (every
-                      item, field, variant, method and trait impl, re-exports resolved into
-                      deepidv-raw) in crates/deepidv/public-api.txt, or with --check fail if
-                      that committed snapshot is out of date
+                      list the public API of the deepidv facade (every feature) from rustdoc's
+                      JSON with the public-api crate (xtask/public-api) in
+                      crates/deepidv/public-api.txt, or with --check fail if that committed
+                      snapshot is out of date
   contract            Redocly lint; the client through Prism's validating proxy in front of
                       deepidv-mock; the client against Prism's dynamic mock
                       (needs `npm ci --prefix xtask/node`)

@@ -37,7 +37,7 @@ impl Sessions {
     /// `workflow_id` where you can.
     ///
     /// In both modes pages that come back empty but carry a `next_token` are followed, and a
-    /// `next_token` the server already gave fails with [`Error::Decode`] instead of looping, as
+    /// `next_token` the server already gave fails with [`Error::Decode`](crate::Error::Decode) instead of looping, as
     /// does reading more than [`MAX_PAGES_PER_CALL`](crate::MAX_PAGES_PER_CALL) pages. A
     /// [`total_timeout`](crate::ClientBuilder::total_timeout) bounds the whole call, every page
     /// included.

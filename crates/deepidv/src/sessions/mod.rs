@@ -21,7 +21,7 @@ use crate::{
     validate,
 };
 
-/// The sessions API. Get one from [`Client::sessions`]; it is cheap to clone and can be moved into
+/// The sessions API. Get one from [`Client::sessions`](crate::Client::sessions); it is cheap to clone and can be moved into
 /// tasks (it owns a handle to the client). Every returned future is `Send`.
 ///
 /// Every call validates its input first (an invalid call sends nothing and fails with
