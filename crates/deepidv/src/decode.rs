@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::{
     Error,
-    endpoint::{Operation, ResponseShape as Shape},
+    endpoint::{Operation, ResponseShape},
     model::{Decoded, Unreadable},
     text,
 };
@@ -25,7 +25,7 @@ use crate::{
 /// The most values one response may lose before it counts as unreadable as a whole.
 const MAX_REMOVALS: usize = 1_000;
 
-impl Shape {
+impl ResponseShape {
     /// Whether a failure at `path` fails the whole body.
     fn is_identifying(self, path: &[Segment]) -> bool {
         use Segment::{Index, Key};
@@ -38,14 +38,16 @@ impl Shape {
         // The root is not listed: a body that is unusable as a whole fails when nothing smaller
         // can be removed (see `value_leaving_out_unreadable`).
         match (self, path) {
-            (Shape::Created, [field]) => key(field, &["id", "session_url"]),
-            (Shape::Record, [first, rest @ ..]) => key(first, &["session_record"]) && record(rest),
-            (Shape::Page, [first]) => key(first, &["sessions", "next_token"]),
-            (Shape::Page, [first, Index(_), rest @ ..]) => {
+            (ResponseShape::Created, [field]) => key(field, &["id", "session_url"]),
+            (ResponseShape::Record, [first, rest @ ..]) => {
+                key(first, &["session_record"]) && record(rest)
+            }
+            (ResponseShape::Page, [first]) => key(first, &["sessions", "next_token"]),
+            (ResponseShape::Page, [first, Index(_), rest @ ..]) => {
                 key(first, &["sessions"]) && record(rest)
             }
-            (Shape::Event, [first]) => key(first, &["type", "data"]),
-            (Shape::Event, [first, rest @ ..]) => key(first, &["data"]) && record(rest),
+            (ResponseShape::Event, [first]) => key(first, &["type", "data"]),
+            (ResponseShape::Event, [first, rest @ ..]) => key(first, &["data"]) && record(rest),
             _ => false,
         }
     }
@@ -53,11 +55,11 @@ impl Shape {
     /// The id of the session the value at `path` belongs to, if the body says.
     fn session_id(self, body: &Value, path: &[Segment]) -> Option<String> {
         let record = match (self, path) {
-            (Shape::Created, _) => body,
-            (Shape::Record, _) => &body["session_record"],
-            (Shape::Page, [_, Segment::Index(row), ..]) => &body["sessions"][*row],
-            (Shape::Page, _) => return None,
-            (Shape::Event, _) => &body["data"],
+            (ResponseShape::Created, _) => body,
+            (ResponseShape::Record, _) => &body["session_record"],
+            (ResponseShape::Page, [_, Segment::Index(row), ..]) => &body["sessions"][*row],
+            (ResponseShape::Page, _) => return None,
+            (ResponseShape::Event, _) => &body["data"],
         };
         record.get("id")?.as_str().map(str::to_owned)
     }
@@ -96,7 +98,7 @@ impl fmt::Display for JsonPath<'_> {
 /// unexpected types outside the identifying fields of `shape`.
 pub(crate) fn bytes_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
-    shape: Shape,
+    shape: ResponseShape,
     body: &[u8],
     first_error: &serde_json::Error,
 ) -> Result<Decoded<T>, Error> {
@@ -113,12 +115,12 @@ pub(crate) fn bytes_leaving_out_unreadable<T: DeserializeOwned>(
 /// of `shape`.
 pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
-    shape: Shape,
+    shape: ResponseShape,
     mut value: Value,
 ) -> Result<Decoded<T>, Error> {
     // Logged as the operation, or as a webhook delivery.
     let source = match shape {
-        Shape::Event => "webhook",
+        ResponseShape::Event => "webhook",
         _ => operation.as_str(),
     };
     let mut unreadable = Vec::new();
@@ -291,7 +293,12 @@ mod tests {
         let first = serde_json::from_slice::<RetrieveSessionResponse>(&bytes)
             .err()
             .unwrap_or_else(|| serde_json::from_str::<u8>("x").unwrap_err());
-        bytes_leaving_out_unreadable(Operation::RetrieveSession, Shape::Record, &bytes, &first)
+        bytes_leaving_out_unreadable(
+            Operation::RetrieveSession,
+            ResponseShape::Record,
+            &bytes,
+            &first,
+        )
     }
 
     #[test]
@@ -403,9 +410,13 @@ mod tests {
         ], "next_token": null});
         let bytes = body.to_string().into_bytes();
         let first = serde_json::from_slice::<ListSessionsResponse>(&bytes).unwrap_err();
-        let decoded: Decoded<ListSessionsResponse> =
-            bytes_leaving_out_unreadable(Operation::ListSessions, Shape::Page, &bytes, &first)
-                .unwrap();
+        let decoded: Decoded<ListSessionsResponse> = bytes_leaving_out_unreadable(
+            Operation::ListSessions,
+            ResponseShape::Page,
+            &bytes,
+            &first,
+        )
+        .unwrap();
         assert_eq!(decoded.value.sessions.len(), 2);
         let ids: Vec<_> = decoded
             .unreadable
@@ -429,7 +440,7 @@ mod tests {
             assert!(
                 bytes_leaving_out_unreadable::<ListSessionsResponse>(
                     Operation::ListSessions,
-                    Shape::Page,
+                    ResponseShape::Page,
                     &bytes,
                     &first
                 )
@@ -443,7 +454,7 @@ mod tests {
     type Outcome = Result<Vec<String>, String>;
 
     /// Decodes `body` as `T`.
-    fn outcome<T: DeserializeOwned>(shape: Shape, body: &Value) -> Outcome {
+    fn outcome<T: DeserializeOwned>(shape: ResponseShape, body: &Value) -> Outcome {
         match value_leaving_out_unreadable::<T>(Operation::RetrieveSession, shape, body.clone()) {
             Ok(decoded) => Ok(decoded.unreadable.into_iter().map(|u| u.path).collect()),
             Err(Error::Decode { message, .. }) => Err(message),
@@ -458,10 +469,10 @@ mod tests {
         use deepidv_raw::types::{CreateSessionResponse, WebhookEvent};
 
         // `Err(path)`: the error's message starts with `path does not fit the contract`.
-        let created = |body: Value| outcome::<CreateSessionResponse>(Shape::Created, &body);
-        let record = |body: Value| outcome::<RetrieveSessionResponse>(Shape::Record, &body);
-        let page = |body: Value| outcome::<ListSessionsResponse>(Shape::Page, &body);
-        let event = |body: Value| outcome::<WebhookEvent>(Shape::Event, &body);
+        let created = |body: Value| outcome::<CreateSessionResponse>(ResponseShape::Created, &body);
+        let record = |body: Value| outcome::<RetrieveSessionResponse>(ResponseShape::Record, &body);
+        let page = |body: Value| outcome::<ListSessionsResponse>(ResponseShape::Page, &body);
+        let event = |body: Value| outcome::<WebhookEvent>(ResponseShape::Event, &body);
         let cases: Vec<(Outcome, Result<&[&str], &str>)> = vec![
             (created(json!([])), Err("$")),
             (created(json!({"id": 5, "session_url": "u"})), Err("$.id")),
@@ -571,9 +582,11 @@ mod tests {
             json!({"session_record": {"id": "s1", "status": "PENDING",
                 "workflow_steps": vec![json!(0); bad]}})
         };
-        let decoded = outcome::<RetrieveSessionResponse>(Shape::Record, &body(MAX_REMOVALS));
+        let decoded =
+            outcome::<RetrieveSessionResponse>(ResponseShape::Record, &body(MAX_REMOVALS));
         assert_eq!(decoded.map(|paths| paths.len()), Ok(MAX_REMOVALS));
-        let refused = outcome::<RetrieveSessionResponse>(Shape::Record, &body(MAX_REMOVALS + 1));
+        let refused =
+            outcome::<RetrieveSessionResponse>(ResponseShape::Record, &body(MAX_REMOVALS + 1));
         assert_eq!(
             refused,
             Err(format!(

@@ -1,4 +1,4 @@
-//! Following `next_token`: the pages one call has read ([`Walk`], which stops loops), and
+//! Following `next_token`: the pages one call has read ([`PagesRead`], which stops loops), and
 //! [`Pages`], the stream of items behind every `list_all`, generic over the item type so that a
 //! second listable resource needs no copy. A resource describes how to fetch one page
 //! ([`PageSource`]); the stream does the rest (one page ahead, flat memory, errors once).
@@ -27,13 +27,13 @@ const MAX_KEPT_UNREADABLE: usize = 1_000;
 
 /// The pages one call has read: their count, and the tokens seen (a repeated one is a loop).
 #[derive(Debug)]
-pub(crate) struct Walk {
+pub(crate) struct PagesRead {
     operation: Operation,
     seen: HashSet<String>,
     pages: u32,
 }
 
-impl Walk {
+impl PagesRead {
     /// A walk over the pages of `operation`.
     pub(crate) fn new(operation: Operation) -> Self {
         Self {
@@ -86,7 +86,7 @@ pub(crate) struct Page<T> {
 }
 
 /// A page request in flight: it owns the walk so far and hands it back with the page.
-pub(crate) type Fetch<T> = Pin<Box<dyn Future<Output = (Result<Page<T>>, Walk)> + Send>>;
+pub(crate) type Fetch<T> = Pin<Box<dyn Future<Output = (Result<Page<T>>, PagesRead)> + Send>>;
 
 /// What a listable resource tells [`Pages`].
 pub(crate) trait PageSource: Send + 'static {
@@ -94,7 +94,7 @@ pub(crate) trait PageSource: Send + 'static {
     type Item: Send + Unpin + 'static;
 
     /// Requests the page that starts at `token` (the first page: `None`), counting it in `walk`.
-    fn fetch(&self, token: Option<String>, walk: Walk) -> Fetch<Self::Item>;
+    fn fetch(&self, token: Option<String>, walk: PagesRead) -> Fetch<Self::Item>;
 
     /// Keeps the items of `page` the caller asked for, in place (client-side filters).
     fn filter(&mut self, page: &mut Vec<Self::Item>);
@@ -129,7 +129,7 @@ pub(crate) struct Pages<S: PageSource> {
     /// Where the next request starts; `None` once the last page was requested.
     next_token: NextPage,
     /// The pages read so far, while no request holds them.
-    walk: Option<Walk>,
+    walk: Option<PagesRead>,
     /// A failure to report once the pages before it are drained.
     failed: Option<Error>,
     /// Values of unexpected types in the items yielded or about to be, until taken.
@@ -157,7 +157,7 @@ impl<S: PageSource> Pages<S> {
             current: Vec::new().into_iter(),
             ready: None,
             fetching: None,
-            walk: Some(Walk::new(operation)),
+            walk: Some(PagesRead::new(operation)),
             failed: invalid,
             unreadable: Vec::new(),
             done: false,
@@ -205,7 +205,7 @@ impl<S: PageSource> Pages<S> {
         let walk = self
             .walk
             .take()
-            .unwrap_or_else(|| Walk::new(self.operation));
+            .unwrap_or_else(|| PagesRead::new(self.operation));
         self.fetching = Some(self.source.fetch(token, walk));
     }
 

@@ -74,17 +74,17 @@ struct State {
     refilled_at: Instant,
 }
 
-/// A reserved turn: send at [`Turn::at`]. Dropped before [`Turn::taken`] is called, the token
+/// A reserved turn: send at [`ReservedTurn::at`]. Dropped before [`ReservedTurn::taken`] is called, the token
 /// goes back to the bucket.
 #[derive(Debug)]
 #[must_use = "dropping a turn gives its token back"]
-pub(crate) struct Turn<'a> {
+pub(crate) struct ReservedTurn<'a> {
     bucket: &'a Bucket,
     at: Instant,
     pending: bool,
 }
 
-impl Turn<'_> {
+impl ReservedTurn<'_> {
     /// When the request may be sent.
     pub(crate) fn at(&self) -> Instant {
         self.at
@@ -96,7 +96,7 @@ impl Turn<'_> {
     }
 }
 
-impl Drop for Turn<'_> {
+impl Drop for ReservedTurn<'_> {
     fn drop(&mut self) {
         if self.pending {
             self.bucket.give_back();
@@ -123,7 +123,7 @@ impl Bucket {
 
     /// Reserves a token and returns the turn it gives, or the wait needed if the turn would come
     /// after `deadline`, without reserving.
-    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<Turn<'_>, Duration> {
+    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<ReservedTurn<'_>, Duration> {
         let rate = f64::from(self.limit.per_second);
         let mut state = self.lock();
         // Read after taking the lock: a caller that waited for it must not move `refilled_at`
@@ -140,7 +140,7 @@ impl Bucket {
             return Err(wait);
         }
         state.tokens -= 1.0;
-        Ok(Turn {
+        Ok(ReservedTurn {
             bucket: self,
             at,
             pending: true,

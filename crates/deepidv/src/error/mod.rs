@@ -373,8 +373,7 @@ impl Error {
     }
 }
 
-/// Translates what the generated client returned into an [`Error`]. Every non-2xx answer arrives
-
+/// The one-line text of a validation failure.
 fn describe_validation(
     field: Option<&str>,
     message: &str,
@@ -386,8 +385,6 @@ fn describe_validation(
         (None, None) => format!("invalid request: {message} (nothing was sent)"),
     }
 }
-
-/// The four operations of the sessions API, as named in errors.
 
 /// What a failure after sending adds to its message when the operation creates something: the
 /// caller must look before creating again.

@@ -13,7 +13,7 @@ use crate::{
     Result, Session, SessionListParams, SessionStatus, Unreadable,
     endpoint::Operation,
     model::PaginatedResponse,
-    pagination::{Fetch, Page, PageSource, Pages, Walk},
+    pagination::{Fetch, Page, PageSource, Pages, PagesRead},
     pipeline::Deadline,
     validate,
 };
@@ -70,7 +70,7 @@ impl Sessions {
     ) -> Result<PaginatedResponse<Session>> {
         validate::list_params(&params)?;
         let limit = params.limit.unwrap_or(DEFAULT_LIMIT);
-        let mut walk = Walk::new(Operation::ListSessions);
+        let mut walk = PagesRead::new(Operation::ListSessions);
         if !params.is_emulated() {
             let page = self
                 .page(
@@ -195,7 +195,7 @@ impl Sessions {
         params: &SessionListParams,
         limit: Option<u32>,
         mut token: Option<String>,
-        walk: &mut Walk,
+        walk: &mut PagesRead,
         deadline: Deadline,
     ) -> Result<Page<Session>> {
         loop {
@@ -278,7 +278,7 @@ struct SessionPages {
 impl PageSource for SessionPages {
     type Item = Session;
 
-    fn fetch(&self, token: Option<String>, mut walk: Walk) -> Fetch<Session> {
+    fn fetch(&self, token: Option<String>, mut walk: PagesRead) -> Fetch<Session> {
         let (sessions, params, page_size) =
             (self.sessions.clone(), self.params.clone(), self.page_size);
         Box::pin(async move {
