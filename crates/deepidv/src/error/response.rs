@@ -14,7 +14,7 @@ use crate::{
 const MAX_BODY_BYTES: usize = 16 * 1024;
 
 ///
-/// `Display` is the short form used inside [`Error`]'s message: `retrieveSession, HTTP 404`.
+/// `Display` is the short form used inside [`Error`](crate::Error)'s message: `retrieveSession, HTTP 404`.
 ///
 /// ```no_run
 /// # async fn run(sessions: deepidv::Sessions) {
@@ -108,7 +108,7 @@ impl ErrorResponse {
         &self.body
     }
 
-    /// The answer's request id, if it carried one (see [`Error::request_id`]).
+    /// The answer's request id, if it carried one (see [`Error::request_id`](crate::Error::request_id)).
     pub fn request_id(&self) -> Option<&str> {
         request_id(&self.headers)
     }
