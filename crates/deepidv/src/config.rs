@@ -8,7 +8,7 @@ use crate::{
     Error, RateLimit, Result,
     coordinator::Coordinator,
     pipeline::{Limiter, Pipeline, RetryPolicy, Transport, TransportSettings, api_key_header},
-    text::one_line,
+    text::{self, one_line},
 };
 
 /// DeepIDV's API host; the same for sandbox and live keys (the key decides).
@@ -83,7 +83,7 @@ impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut f = f.debug_struct("ClientBuilder");
         f.field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(shown))
             .field("timeout", &self.timeout)
             .field("max_retries", &self.max_retries)
             .field("initial_retry_delay", &self.initial_retry_delay)
@@ -100,7 +100,7 @@ impl fmt::Debug for ClientBuilder {
             &self
                 .fleet
                 .as_ref()
-                .map(|fleet| (&fleet.prefix, fleet.timeout, fleet.fail_closed)),
+                .map(|fleet| (shown(&fleet.prefix), fleet.timeout, fleet.fail_closed)),
         );
         f.finish()
     }
@@ -323,6 +323,11 @@ impl ClientBuilder {
             .api_key
             .ok_or_else(|| Error::config("api_key is required (set it or DEEPIDV_API_KEY)"))?;
         let api_key_header = api_key_header(&api_key)?;
+        if Url::parse(&api_key).is_ok_and(|url| url.has_host()) {
+            return Err(Error::config(
+                "api_key looks like a URL, not an API key (are the key and the URL swapped?)",
+            ));
+        }
         let (base_url, loopback) = base_url(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
@@ -394,18 +399,40 @@ pub(crate) struct ClientParts {
     pub(crate) coordinator: Coordinator,
 }
 
+/// `value` as `Debug` shows it: not at all when it looks like a key (one in the wrong slot).
+fn shown(value: &str) -> &str {
+    if text::looks_like_secret(value) {
+        "[not shown: looks like an API key]"
+    } else {
+        value
+    }
+}
+
 /// The base URL without a trailing slash, checked, and whether it is a loopback address.
-/// Messages quote it on one bounded line, without any credentials it carries.
+/// Messages quote it only once it parsed as a URL with a host, and then without any credentials
+/// it carries: a value that is not a URL may be a secret pasted into the wrong slot (the API key,
+/// most often), so only its length is told.
 fn base_url(raw: &str, allow_insecure_http: bool) -> Result<(String, bool)> {
-    let parsed = Url::parse(raw.trim());
-    let text = &match &parsed {
-        Ok(url) if url.has_host() => one_line(without_credentials(url).as_str()),
-        // Without a host, userinfo cannot be told apart reliably: never quote text with an `@`.
-        _ if raw.contains('@') => "(not shown: it contains `@`)".to_owned(),
-        _ => one_line(raw),
-    };
-    let url = parsed
-        .map_err(|e| Error::config(format!("base_url `{text}` is not an absolute URL: {e}")))?;
+    let unshown = || format!("its {} characters are not shown", raw.chars().count());
+    if text::looks_like_secret(raw) {
+        return Err(Error::config(format!(
+            "base_url looks like an API key, not a URL ({}; are the key and the URL swapped?)",
+            unshown()
+        )));
+    }
+    let url = Url::parse(raw.trim()).map_err(|e| {
+        Error::config(format!(
+            "base_url is not an absolute URL: {e} ({})",
+            unshown()
+        ))
+    })?;
+    if !url.has_host() {
+        return Err(Error::config(format!(
+            "base_url is not an http(s) URL with a host ({})",
+            unshown()
+        )));
+    }
+    let text = &one_line(without_credentials(&url).as_str());
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::config(format!(
             "base_url `{text}` must not contain credentials (they were left out of this message)"

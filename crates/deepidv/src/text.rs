@@ -149,6 +149,24 @@ pub(crate) fn secret_problem(value: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether `value` looks like a secret (an API key, a webhook signing secret) rather than the
+/// URL or name expected where it was given: DeepIDV-style prefixes (`sk_`, `whsec_`), or one long
+/// token of letters, digits, `_` and `-` with nothing that a URL or a name would have.
+pub(crate) fn looks_like_secret(value: &str) -> bool {
+    let value = value.trim();
+    let token = |min: usize| {
+        value.len() >= min
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    let prefixed = ["sk_", "pk_", "whsec_"]
+        .iter()
+        .any(|prefix| value.starts_with(prefix));
+    // A prefix and a few characters, or a token longer than any name the SDK takes.
+    token(if prefixed { 6 } else { 24 })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +196,29 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("expected u32"), "{message}");
+    }
+
+    #[test]
+    fn secrets_are_told_from_urls_and_names() {
+        for secret in [
+            "sk_live_SECRET123",
+            "sk_test_1",
+            " whsec_abc123 ",
+            "AbCdEf0123456789-_xyzXYZ0",
+        ] {
+            assert!(looks_like_secret(secret), "{secret}");
+        }
+        for not_secret in [
+            "https://api.deepidv.com",
+            "http://127.0.0.1:8080",
+            "api.deepidv.com",
+            "deepidv",
+            "payments-kyc",
+            "sk_",
+            "redis://127.0.0.1/0",
+        ] {
+            assert!(!looks_like_secret(not_secret), "{not_secret}");
+        }
     }
 
     #[test]

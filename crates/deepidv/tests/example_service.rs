@@ -39,7 +39,7 @@ mod onboarding {
 
 fn onboarding_for(mock: &MockServer) -> onboarding::Onboarding {
     // No rate limit, millisecond retry delays, loopback http.
-    let client = deepidv::testing::client(mock.url(), mock.api_key()).unwrap();
+    let client = deepidv::testing::client(mock.url().parse().unwrap(), mock.api_key()).unwrap();
     onboarding::Onboarding {
         sessions: client.sessions(),
     }

@@ -162,7 +162,9 @@ async fn server() -> (MockServer, Arc<Mutex<Vec<u8>>>, deepidv::Client) {
         .respond_with(Current(Arc::clone(&body)))
         .mount(&server)
         .await;
-    let client = deepidv::testing::builder(server.uri(), "sk_test_leaves")
+    let client = deepidv::testing::builder()
+        .base_url(server.uri())
+        .api_key("sk_test_leaves")
         .max_retries(0)
         .build()
         .unwrap();

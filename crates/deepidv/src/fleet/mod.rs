@@ -76,6 +76,17 @@ impl Fleet {
         api_key: &str,
         lock_ttl: Duration,
     ) -> Result<Self, Error> {
+        // A secret in the wrong slot must not reach a message, a key name or `Debug`.
+        if text::looks_like_secret(&config.url) || config.url.contains(api_key) {
+            return Err(Error::config(
+                "the redis URL looks like an API key, not a URL (it is not shown)",
+            ));
+        }
+        if text::looks_like_secret(&config.prefix) || config.prefix.contains(api_key) {
+            return Err(Error::config(
+                "redis_prefix looks like an API key, not a name (it is not shown)",
+            ));
+        }
         let client = redis::Client::open(config.url.as_str()).map_err(|e| {
             Error::config(format!(
                 "redis URL is not usable: {}",

@@ -165,3 +165,20 @@ pub enum CreateOutcome {
     /// with the input's `external_id`).
     Existing(Session),
 }
+
+impl CreateOutcome {
+    /// The session's id, whether this call created it or found it.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions, input: deepidv::SessionCreateInput) -> deepidv::Result<()> {
+    /// let outcome = sessions.create_once(input).await?;
+    /// println!("session {}", outcome.session_id());
+    /// # Ok(()) }
+    /// ```
+    pub fn session_id(&self) -> &str {
+        match self {
+            CreateOutcome::Created(created) => &created.id,
+            CreateOutcome::Existing(session) => &session.id,
+        }
+    }
+}

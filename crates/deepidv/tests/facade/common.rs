@@ -26,7 +26,9 @@ pub fn json(body: impl Into<String>) -> ResponseTemplate {
 
 /// A builder pointed at `server`, with the test settings of `deepidv::testing`.
 pub fn builder(server: &MockServer) -> ClientBuilder {
-    deepidv::testing::builder(server.uri(), KEY)
+    deepidv::testing::builder()
+        .base_url(server.uri())
+        .api_key(KEY)
 }
 
 /// A client pointed at `server`, with fast retries.
@@ -69,7 +71,7 @@ pub fn create_input() -> deepidv::SessionCreateInput {
 
 /// A client for `mock`, with the test settings of `deepidv::testing`.
 pub fn client_for(mock: &deepidv_mock::MockServer) -> Client {
-    deepidv::testing::client(mock.url(), mock.api_key()).unwrap()
+    deepidv::testing::client(mock.url().parse().unwrap(), mock.api_key()).unwrap()
 }
 
 /// A valid create input with `external_id`.

@@ -287,7 +287,9 @@ async fn the_key_is_removed_even_behind_json_escapes() {
             )
             .mount(&server)
             .await;
-        let client = deepidv::testing::builder(server.uri(), SLASHED)
+        let client = deepidv::testing::builder()
+            .base_url(server.uri())
+            .api_key(SLASHED)
             .max_retries(0)
             .build()
             .unwrap();

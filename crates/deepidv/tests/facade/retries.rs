@@ -235,7 +235,9 @@ async fn create_is_retried_when_no_connection_could_be_made() {
         .no_proxy()
         .dns_resolver(flip.clone());
     // No port in the URL: the resolver's addresses are used as they are.
-    let client = deepidv::testing::builder("http://deepidv-api.test", KEY)
+    let client = deepidv::testing::builder()
+        .base_url("http://deepidv-api.test")
+        .api_key(KEY)
         .allow_insecure_http(true)
         .http_client_builder(http)
         .max_retries(3)
@@ -260,7 +262,9 @@ async fn create_is_retried_when_no_connection_could_be_made() {
 #[tokio::test]
 async fn connection_refused_is_a_network_error_that_was_never_sent() {
     let (_held, address) = refusing_socket();
-    let client = deepidv::testing::builder(format!("http://{address}"), KEY)
+    let client = deepidv::testing::builder()
+        .base_url(format!("http://{address}"))
+        .api_key(KEY)
         .max_retries(1)
         .build()
         .unwrap();
@@ -315,7 +319,9 @@ async fn a_connection_that_cannot_be_established_ends_at_the_connect_timeout() {
         );
         return;
     }
-    let client = deepidv::testing::builder(format!("http://{address}"), KEY)
+    let client = deepidv::testing::builder()
+        .base_url(format!("http://{address}"))
+        .api_key(KEY)
         .timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_millis(300))
         .max_retries(0)

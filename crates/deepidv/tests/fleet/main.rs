@@ -21,7 +21,9 @@ const RECOVERY: &str = "Redis answers again";
 
 /// A replica: its own client (own local bucket and single-flight), the shared key and Redis.
 fn replica(mock_url: &str, key: &str, redis: Option<&str>) -> Client {
-    let mut builder = deepidv::testing::builder(mock_url, key)
+    let mut builder = deepidv::testing::builder()
+        .base_url(mock_url)
+        .api_key(key)
         .rate_limit(Some(RateLimit::DEFAULT))
         .max_retries(0);
     if let Some(url) = redis {
@@ -314,7 +316,9 @@ async fn redis_failing_never_stops_the_calls_and_sharing_resumes() {
     let mark = logs.len();
     let logged = || logs.since(mark);
     let mock = MockServer::start().await;
-    let client = deepidv::testing::builder(mock.url(), mock.api_key())
+    let client = deepidv::testing::builder()
+        .base_url(mock.url())
+        .api_key(mock.api_key())
         .rate_limit(Some(RateLimit::per_second(1_000)))
         .redis(redis.url())
         .redis_prefix("outage")
@@ -391,7 +395,9 @@ async fn fail_closed_refuses_calls_while_redis_is_down() {
     let mock = MockServer::start().await;
     let redis_url = redis.url();
     let fail_closed = |rate_limit: Option<RateLimit>| {
-        deepidv::testing::builder(mock.url(), mock.api_key())
+        deepidv::testing::builder()
+            .base_url(mock.url())
+            .api_key(mock.api_key())
             .rate_limit(rate_limit)
             .redis(redis_url.clone())
             .redis_prefix("closed")
@@ -476,7 +482,9 @@ async fn after_redis_fails_calls_skip_it_for_a_moment() {
         }
     });
     let mock = MockServer::start().await;
-    let client = deepidv::testing::builder(mock.url(), mock.api_key())
+    let client = deepidv::testing::builder()
+        .base_url(mock.url())
+        .api_key(mock.api_key())
         .rate_limit(Some(RateLimit::per_second(1_000)))
         .redis(format!("redis://{address}"))
         .redis_timeout(Duration::from_millis(500))
@@ -501,7 +509,9 @@ async fn after_redis_fails_calls_skip_it_for_a_moment() {
 /// A fleet client whose shared bucket gives one turn a second, no burst: a second call right after
 /// a first waits about 1 s.
 fn one_turn_a_second(mock: &MockServer, redis: &RedisServer) -> deepidv::ClientBuilder {
-    deepidv::testing::builder(mock.url(), mock.api_key())
+    deepidv::testing::builder()
+        .base_url(mock.url())
+        .api_key(mock.api_key())
         .rate_limit(Some(RateLimit::per_second(1).burst(1)))
         .redis(redis.url())
 }

@@ -15,7 +15,9 @@ use deepidv_mock::{MockServer, Operation};
 /// A builder for `mock` with the test settings of `deepidv::testing` (fast retries, no
 /// client-side limiter).
 pub fn builder(mock: &MockServer) -> ClientBuilder {
-    deepidv::testing::builder(mock.url(), mock.api_key())
+    deepidv::testing::builder()
+        .base_url(mock.url())
+        .api_key(mock.api_key())
 }
 
 /// How many requests for `operation` the mock received.
