@@ -264,6 +264,7 @@ impl ClientBuilder {
     /// # Ok::<(), deepidv::Error>(())
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis(mut self, url: impl Into<String>) -> Self {
         let url = url.into();
         match &mut self.fleet {
@@ -279,6 +280,7 @@ impl ClientBuilder {
     /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_prefix("payments-kyc");
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
         if let Some(fleet) = &mut self.fleet {
             fleet.prefix = prefix.into();
@@ -295,6 +297,7 @@ impl ClientBuilder {
     ///     .redis_timeout(std::time::Duration::from_millis(100));
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_timeout(mut self, timeout: Duration) -> Self {
         if let Some(fleet) = &mut self.fleet {
             fleet.timeout = timeout;
@@ -309,6 +312,7 @@ impl ClientBuilder {
     /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_fail_closed(true);
     /// ```
     #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     pub fn redis_fail_closed(mut self, fail_closed: bool) -> Self {
         if let Some(fleet) = &mut self.fleet {
             fleet.fail_closed = fail_closed;

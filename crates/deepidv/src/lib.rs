@@ -69,6 +69,8 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+// docs.rs (see Cargo.toml) marks what each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Bottom to top: each module imports only those above it in this list (docs/architecture.md).
 mod client;
@@ -88,6 +90,7 @@ mod rate_limit;
 mod sessions;
 mod sync;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 mod text;
 mod validate;
@@ -101,6 +104,7 @@ pub use config::{
 pub use endpoint::Operation;
 pub use error::{BoxError, Error, ErrorResponse};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use fleet::{DEFAULT_REDIS_PREFIX, DEFAULT_REDIS_TIMEOUT};
 pub use input::{SessionCreateInput, SessionListParams, SessionStatusUpdate};
 pub use model::{
