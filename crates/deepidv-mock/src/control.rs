@@ -108,11 +108,11 @@ async fn reset(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn requests(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().requests.clone()).into_response()
+    Json(shared.lock().journal.requests().to_vec()).into_response()
 }
 
 async fn invites(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().invites.clone()).into_response()
+    Json(shared.lock().journal.invites().to_vec()).into_response()
 }
 
 async fn webhooks(State(shared): State<Arc<Shared>>) -> Response {

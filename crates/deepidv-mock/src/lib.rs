@@ -167,6 +167,7 @@ mod api;
 mod clock;
 mod control;
 mod fault;
+mod journal;
 pub mod limits;
 mod model;
 mod rate_limit;

@@ -556,18 +556,18 @@ impl MockServer {
 
     /// Every API request received so far (up to the last 10,000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().requests.clone()
+        self.shared.lock().journal.requests().to_vec()
     }
 
     /// How many API requests arrived since the start (or the last reset), including those the
     /// journal's cap no longer holds.
     pub fn request_count(&self) -> u64 {
-        self.shared.lock().journaled
+        self.shared.lock().journal.request_count()
     }
 
     /// Every invitation creates would have sent (up to the last 10,000), oldest first.
     pub fn invites(&self) -> Vec<Invite> {
-        self.shared.lock().invites.clone()
+        self.shared.lock().journal.invites().to_vec()
     }
 
     /// Answers creates made with `key` with 402 `Insufficient funds or subscription.` while
@@ -789,7 +789,7 @@ async fn handle(
     };
     // Journaled on arrival (a client that gives up early still shows in it); the status is
     // filled in when the answer goes out.
-    let entry = shared.lock().record_request(recorded);
+    let entry = shared.lock().journal.record_request(recorded);
     let process = |parts, body: Bytes| async {
         let response = router
             .clone()
@@ -841,6 +841,7 @@ async fn handle(
     if let Ok(response) = &outcome {
         shared
             .lock()
+            .journal
             .record_status(entry, response.status().as_u16());
     }
     outcome

@@ -6,8 +6,9 @@ use chrono::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Channel, Fault, Invite, Operation, RecordedRequest, SeedSessions,
+    Channel, Fault, Invite, Operation, SeedSessions,
     clock::Clock,
+    journal::Journal,
     limits,
     model::{StoredSession, timestamp},
     rate_limit::{Bucket, RateLimit},
@@ -15,10 +16,6 @@ use crate::{
     validate::{self, Hint, ListQuery},
     webhook::{WebhookEvent, Webhooks},
 };
-
-/// Journals keep at most this many entries (the oldest go first), so a long-running binary stays
-/// small.
-pub(crate) const JOURNAL_CAP: usize = 10_000;
 
 pub(crate) const SANDBOX_WRITE: &str =
     "This is a sandbox API key. Use a live API key to create or modify resources.";
@@ -98,10 +95,7 @@ pub(crate) struct State {
     pub keys: Vec<KeyState>,
     pub sessions: HashMap<String, StoredSession>,
     pub next_seq: u64,
-    pub requests: Vec<RecordedRequest>,
-    /// Requests journaled since the start (or reset), including those the cap dropped.
-    pub journaled: u64,
-    pub invites: Vec<Invite>,
+    pub journal: Journal,
     pub faults: Vec<Fault>,
     pub clock: Clock,
     pub rng: fastrand::Rng,
@@ -117,9 +111,7 @@ impl State {
             keys,
             sessions: HashMap::new(),
             next_seq: 0,
-            requests: Vec::new(),
-            journaled: 0,
-            invites: Vec::new(),
+            journal: Journal::default(),
             faults: Vec::new(),
             clock: Clock::default(),
             rng,
@@ -133,34 +125,13 @@ impl State {
         self.webhooks.reset();
         self.sessions.clear();
         self.next_seq = 0;
-        self.requests.clear();
-        self.journaled = 0;
-        self.invites.clear();
+        self.journal = Journal::default();
         self.faults.clear();
         self.clock = Clock::default();
         self.rng = fastrand::Rng::with_seed(self.settings.seed);
         for key in &mut self.keys {
             key.no_funds = false;
             key.bucket = self.settings.rate_limit.map(|limit| limit.full_bucket());
-        }
-    }
-
-    /// Journals a request; returns its number, for [`State::record_status`].
-    pub fn record_request(&mut self, request: RecordedRequest) -> u64 {
-        let number = self.journaled;
-        self.journaled += 1;
-        push_capped(&mut self.requests, request);
-        number
-    }
-
-    /// Fills in the status answered to request `number`, if it is still in the journal.
-    pub fn record_status(&mut self, number: u64, status: u16) {
-        let kept = self.requests.len() as u64;
-        let first = self.journaled.saturating_sub(kept);
-        if let Some(index) = number.checked_sub(first)
-            && let Some(entry) = self.requests.get_mut(index as usize)
-        {
-            entry.status = Some(status);
         }
     }
 
@@ -269,7 +240,7 @@ impl State {
                     to: to.clone(),
                     external_id: request.external_id.clone(),
                 };
-                push_capped(&mut self.invites, invite);
+                self.journal.record_invite(invite);
             }
         }
 
@@ -613,13 +584,6 @@ fn decode_token(token: &str) -> Option<(i64, u64)> {
     let text = String::from_utf8(bytes?).ok()?;
     let (millis, seq) = text.split_once(':')?;
     Some((millis.parse().ok()?, seq.parse().ok()?))
-}
-
-fn push_capped<T>(journal: &mut Vec<T>, entry: T) {
-    if journal.len() >= JOURNAL_CAP {
-        journal.remove(0);
-    }
-    journal.push(entry);
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use tokio::{
     task::AbortHandle,
 };
 
-use crate::{limits, model::timestamp, state::JOURNAL_CAP};
+use crate::{journal::JOURNAL_CAP, limits, model::timestamp};
 
 /// The header carrying the signing secret.
 const SIGNATURE_HEADER: &str = "deepidv-signature";
