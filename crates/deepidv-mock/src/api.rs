@@ -12,8 +12,8 @@ use axum::{
 };
 
 use crate::{
-    server::Shared,
-    state::{Failure, FailureBody, Outcome},
+    state::Shared,
+    store::{Failure, FailureBody, Outcome},
 };
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -31,6 +31,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let mut state = shared.lock();
     respond(
         state
+            .store_mut()
             .authenticate(api_key(&headers), true)
             .and_then(|key| state.create(key, &body)),
     )
@@ -42,10 +43,11 @@ async fn retrieve(
     Path(id): Path<String>,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), false)
-            .and_then(|key| state.retrieve(key, &id)),
+            .and_then(|key| store.retrieve(key, &id)),
     )
 }
 
@@ -55,10 +57,11 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), false)
-            .and_then(|key| state.list(key, query.as_deref())),
+            .and_then(|key| store.list(key, query.as_deref())),
     )
 }
 
@@ -69,10 +72,11 @@ async fn update_status(
     body: Bytes,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), true)
-            .and_then(|key| state.update_status(key, &id, &body)),
+            .and_then(|key| store.update_status(key, &id, &body)),
     )
 }
 

@@ -229,6 +229,41 @@ impl Fault {
     }
 }
 
+/// The faults injected and not yet used up, in the order they were added.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pending: Vec<Fault>,
+}
+
+impl Faults {
+    /// Adds `fault` after the others.
+    pub fn push(&mut self, fault: Fault) {
+        self.pending.push(fault);
+    }
+
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The first fault that applies to a request for `operation`, used up by one. A fault with a
+    /// probability draws from `rng` when it is reached, so the draws depend only on the seed and
+    /// the requests.
+    pub fn take(&mut self, operation: Option<Operation>, rng: &mut fastrand::Rng) -> Option<Fault> {
+        let index = self.pending.iter().position(|fault| {
+            fault.remaining > 0
+                && fault.operation.is_none_or(|only| Some(only) == operation)
+                && fault.probability.is_none_or(|chance| rng.f64() < chance)
+        })?;
+        let fault = &mut self.pending[index];
+        fault.remaining -= 1;
+        let taken = fault.clone();
+        if fault.remaining == 0 {
+            self.pending.remove(index);
+        }
+        Some(taken)
+    }
+}
+
 /// `delay` in milliseconds, at most [`limits::MAX_FAULT_DELAY`].
 fn bounded_millis(delay: Duration) -> u64 {
     delay

@@ -174,6 +174,7 @@ mod rate_limit;
 mod scenario;
 mod server;
 mod state;
+mod store;
 mod validate;
 mod webhook;
 

@@ -5,7 +5,7 @@ use std::{
     collections::HashSet,
     fmt,
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    sync::{Arc, Mutex, MutexGuard},
+    sync::Arc,
     time::Duration,
 };
 
@@ -28,7 +28,8 @@ use crate::{
     control, limits,
     model::timestamp,
     rate_limit::RateLimit,
-    state::{ApplicantStep, KeyState, Settings, State},
+    state::{Shared, State},
+    store::{ApplicantStep, KeyState, Settings, Store},
     webhook::{WebhookConfig, WebhookDelivery, Webhooks},
 };
 
@@ -38,23 +39,6 @@ const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 /// The demo keys used when none are configured.
 const DEMO_LIVE_KEY: &str = "sk_mock_live_4eC39HqLyjWDarjtT1zdp7dc";
 const DEMO_SANDBOX_KEY: &str = "sk_mock_sandbox_BQokikJOvBiI2HlWgH4olfQ2";
-
-/// What the mock's tasks share.
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// The bearer token `/__mock/*` requests must carry, if one was configured.
-    control_token: Option<String>,
-}
-
-impl Shared {
-    /// The state. A panic while it was held cannot leave it half-updated in a way that matters
-    /// more than failing every later request would, so a poisoned lock is used as is.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 /// An API key the mock accepts, and who owns it.
 ///
@@ -363,10 +347,10 @@ impl MockBuilder {
                     .user_id
                     .clone()
                     .unwrap_or_else(|| format!("usr_mock_{i}"));
-                KeyState {
-                    key: key.key.clone(),
-                    sandbox: key.sandbox,
-                    user: json!({
+                KeyState::new(
+                    key.key.clone(),
+                    key.sandbox,
+                    json!({
                         "id": user_id,
                         "email": format!("{user_id}@sender.example.com"),
                         "first_name": "Mock",
@@ -375,13 +359,11 @@ impl MockBuilder {
                         "created_at": timestamp(now),
                         "updated_at": timestamp(now),
                     }),
-                    organization_id: key
-                        .organization_id
+                    key.organization_id
                         .clone()
                         .unwrap_or_else(|| "org_mock".into()),
-                    no_funds: false,
-                    bucket: rate_limit.map(|limit| limit.full_bucket()),
-                }
+                    rate_limit,
+                )
             })
             .collect();
         let settings = Settings {
@@ -393,10 +375,8 @@ impl MockBuilder {
             seed: self.seed,
             session_url_base: "https://verify.mock.deepidv.invalid/session".into(),
         };
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State::new(settings, keys, webhooks.clone())),
-            control_token: self.control_token,
-        });
+        let store = Store::new(settings, keys, webhooks.clone());
+        let shared = Arc::new(Shared::new(State::new(store), self.control_token));
         let router = api::router()
             .nest("/__mock", control::router())
             .fallback(not_found)
@@ -501,7 +481,11 @@ impl MockServer {
     /// (100,000) sessions, a spacing over
     /// [`MAX_SEED_SPACING`](crate::limits::MAX_SEED_SPACING) (one day), or an unknown owner key.
     pub fn seed_sessions(&self, n: usize, options: SeedSessions) -> Result<Vec<String>, MockError> {
-        self.shared.lock().seed(n, &options).map_err(MockError)
+        self.shared
+            .lock()
+            .store_mut()
+            .seed(n, &options)
+            .map_err(MockError)
     }
 
     /// The applicant finishes: the session becomes SUBMITTED with realistic results
@@ -509,6 +493,7 @@ impl MockServer {
     pub fn submit(&self, session_id: &str) -> Result<(), MockError> {
         self.shared
             .lock()
+            .store_mut()
             .advance_session(session_id, ApplicantStep::Submit)
             .map_err(MockError)
     }
@@ -517,6 +502,7 @@ impl MockServer {
     pub fn fail(&self, session_id: &str) -> Result<(), MockError> {
         self.shared
             .lock()
+            .store_mut()
             .advance_session(session_id, ApplicantStep::Fail)
             .map_err(MockError)
     }
@@ -525,67 +511,61 @@ impl MockServer {
     pub fn expire(&self, session_id: &str) -> Result<(), MockError> {
         self.shared
             .lock()
+            .store_mut()
             .advance_session(session_id, ApplicantStep::Expire)
             .map_err(MockError)
     }
 
     /// A session's record as the API would show it, if it exists.
     pub fn session(&self, session_id: &str) -> Option<Value> {
-        self.shared
-            .lock()
-            .sessions
-            .get(session_id)
-            .map(|s| s.record.clone())
+        self.shared.lock().store().session(session_id)
     }
 
     /// How many sessions the mock holds.
     pub fn session_count(&self) -> usize {
-        self.shared.lock().sessions.len()
+        self.shared.lock().store().session_count()
     }
 
     /// Adds a fault; faults are tried in the order they were added. Values past the
     /// [`limits`](crate::limits) are clamped to them (see [`Fault`]).
     pub fn inject(&self, fault: Fault) {
-        self.shared.lock().faults.push(fault.bounded());
+        self.shared.lock().faults_mut().push(fault.bounded());
     }
 
     /// Removes every fault not yet used up.
     pub fn clear_faults(&self) {
-        self.shared.lock().faults.clear();
+        self.shared.lock().faults_mut().clear();
     }
 
     /// Every API request received so far (up to the last 10,000), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().journal.requests().to_vec()
+        self.shared.lock().journal().requests().to_vec()
     }
 
     /// How many API requests arrived since the start (or the last reset), including those the
     /// journal's cap no longer holds.
     pub fn request_count(&self) -> u64 {
-        self.shared.lock().journal.request_count()
+        self.shared.lock().journal().request_count()
     }
 
     /// Every invitation creates would have sent (up to the last 10,000), oldest first.
     pub fn invites(&self) -> Vec<Invite> {
-        self.shared.lock().journal.invites().to_vec()
+        self.shared.lock().journal().invites().to_vec()
     }
 
     /// Answers creates made with `key` with 402 `Insufficient funds or subscription.` while
     /// `enabled`.
     pub fn set_no_funds(&self, key: &str, enabled: bool) -> Result<(), MockError> {
-        let mut state = self.shared.lock();
-        let found = state
-            .keys
-            .iter_mut()
-            .find(|k| k.key == key)
-            .ok_or_else(|| MockError(format!("unknown key {key}")))?;
-        found.no_funds = enabled;
-        Ok(())
+        self.shared
+            .lock()
+            .store_mut()
+            .set_no_funds(key, enabled)
+            .map_err(MockError)
     }
 
     /// The mock's current time (what a create now would record as `created_at`).
     pub fn now(&self) -> DateTime<Utc> {
-        self.shared.lock().clock.now()
+        self.shared.lock().store().now()
     }
 
     /// Stops the clock at `at`; it then moves only with [`advance_time`](Self::advance_time).
@@ -595,14 +575,14 @@ impl MockServer {
     /// [`CLOCK_LATEST_MILLIS`](crate::limits::CLOCK_LATEST_MILLIS)): an `at` outside that range
     /// is moved to its nearer end.
     pub fn freeze_time(&self, at: DateTime<Utc>) {
-        self.shared.lock().clock = Clock::frozen(at);
+        self.shared.lock().store_mut().freeze_time(at);
     }
 
     /// Moves the clock forward (or back, with a negative duration). A move that would take it
     /// out of its range (see [`freeze_time`](Self::freeze_time)) stops at the range's end. (Over
     /// HTTP, a move of more than 100 years, or one leaving the range, is refused with a 400.)
     pub fn advance_time(&self, by: chrono::Duration) {
-        self.shared.lock().clock.advance_saturating(by);
+        self.shared.lock().store_mut().advance_time_saturating(by);
     }
 
     /// Forgets every session, journal entry (webhook deliveries included) and fault, stops the
@@ -741,7 +721,7 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
     if path.starts_with("/__mock") {
-        if let Some(token) = &shared.control_token
+        if let Some(token) = shared.control_token()
             && !bearer_matches(&parts.headers, token)
         {
             return Ok(unauthorized());
@@ -789,7 +769,7 @@ async fn handle(
     };
     // Journaled on arrival (a client that gives up early still shows in it); the status is
     // filled in when the answer goes out.
-    let entry = shared.lock().journal.record_request(recorded);
+    let entry = shared.lock().journal_mut().record_request(recorded);
     let process = |parts, body: Bytes| async {
         let response = router
             .clone()
@@ -841,7 +821,7 @@ async fn handle(
     if let Ok(response) = &outcome {
         shared
             .lock()
-            .journal
+            .journal_mut()
             .record_status(entry, response.status().as_u16());
     }
     outcome
