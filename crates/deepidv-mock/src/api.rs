@@ -103,3 +103,11 @@ pub(crate) fn failure_response(Failure { status, body }: Failure) -> Response {
 pub(crate) fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
+
+/// The answer to a path no route knows.
+pub(crate) async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({"error": "Not found"}).to_string(),
+    )
+}
