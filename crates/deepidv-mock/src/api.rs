@@ -6,21 +6,44 @@ use axum::{
     Router,
     body::Bytes,
     extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, patch},
+    routing::{any, get, patch},
 };
 
 use crate::{
+    Operation,
     state::Shared,
     store::{Failure, FailureBody, Outcome},
 };
 
+/// The routes, by which [`operation`] tells the operation a request is for.
+const SESSIONS: &str = "/v1/sessions";
+const SESSION: &str = "/v1/sessions/{id}";
+const UPDATE_STATUS: &str = "/v1/sessions/{id}/update-status";
+/// `/v1/sessions/` is not the API's, and is answered 404 like any unknown path; it has a route
+/// only so that a `POST` or `GET` of it is journaled, and faulted, as a create or a list (as the
+/// mock always did).
+const SESSIONS_SLASH: &str = "/v1/sessions/";
+
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/v1/sessions", get(list).post(create))
-        .route("/v1/sessions/{id}", get(retrieve))
-        .route("/v1/sessions/{id}/update-status", patch(update_status))
+        .route(SESSIONS, get(list).post(create))
+        .route(SESSION, get(retrieve))
+        .route(UPDATE_STATUS, patch(update_status))
+        .route(SESSIONS_SLASH, any(not_found))
+}
+
+/// The operation of a request to `route` (a route's template, as [`axum::extract::MatchedPath`]
+/// gives it) with `method`; `None` for anything else, `HEAD` included.
+pub(crate) fn operation(method: &Method, route: &str) -> Option<Operation> {
+    match (method.as_str(), route) {
+        ("POST", SESSIONS | SESSIONS_SLASH) => Some(Operation::CreateSession),
+        ("GET", SESSIONS | SESSIONS_SLASH) => Some(Operation::ListSessions),
+        ("GET", SESSION) => Some(Operation::RetrieveSession),
+        ("PATCH", UPDATE_STATUS) => Some(Operation::UpdateSessionStatus),
+        _ => None,
+    }
 }
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {

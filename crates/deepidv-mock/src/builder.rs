@@ -13,9 +13,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use crate::{
-    MockError, MockServer, api,
+    MockError, MockServer,
     clock::Clock,
-    control, limits,
+    limits,
     model::timestamp,
     rate_limit::RateLimit,
     serve,
@@ -366,11 +366,8 @@ impl MockBuilder {
         };
         let store = Store::new(settings, keys, webhooks.clone());
         let shared = Arc::new(Shared::new(State::new(store), self.control_token));
-        let router = api::router()
-            .nest("/__mock", control::router())
-            .fallback(api::not_found)
-            .with_state(shared.clone());
-        let task = tokio::spawn(serve::accept_loop(listener, shared.clone(), router));
+        let routers = serve::Routers::new(&shared);
+        let task = tokio::spawn(serve::accept_loop(listener, shared.clone(), routers));
         Ok(MockServer::new(
             format!("http://{address}"),
             configured

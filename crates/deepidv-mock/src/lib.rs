@@ -168,6 +168,7 @@ mod builder;
 mod clock;
 mod control;
 mod fault;
+mod fault_layer;
 mod journal;
 pub mod limits;
 mod model;

@@ -5,20 +5,20 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     http::{HeaderValue, Request, Response, StatusCode, header},
+    middleware,
 };
-use futures_util::{StreamExt, stream};
-use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
-use crate::{FaultKind, Operation, RecordedRequest, api, limits, state::Shared};
-
-/// The largest request body the mock reads.
-const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+use crate::{
+    api, control,
+    fault_layer::{self, CloseConnection},
+    state::Shared,
+};
 
 /// Why a connection was closed without an answer (a fault did it).
 #[derive(Debug)]
@@ -60,7 +60,34 @@ impl Backoff {
     }
 }
 
-pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, router: Router) {
+/// What requests are served by: the API, with the fault layer around its routes and its 404
+/// fallback, and the control API, with its own fallback. Which one serves a request depends on its
+/// path alone (see [`handle`]), so a control request is never journaled nor faulted.
+#[derive(Clone)]
+pub(crate) struct Routers {
+    api: Router,
+    control: Router,
+}
+
+impl Routers {
+    pub fn new(shared: &Arc<Shared>) -> Self {
+        let api = api::router()
+            .fallback(api::not_found)
+            .layer(middleware::from_fn_with_state(
+                shared.clone(),
+                fault_layer::inject,
+            ))
+            .with_state(shared.clone());
+        let control = Router::new()
+            .nest("/__mock", control::router())
+            .fallback(api::not_found)
+            .with_state(shared.clone());
+        Self { api, control }
+    }
+}
+
+/// Serves every connection `listener` accepts, until the task running it is aborted.
+pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, routers: Routers) {
     // Connections live in this set, so stopping the loop (dropping the server) closes them too.
     let mut connections = tokio::task::JoinSet::new();
     let mut backoff = Backoff::new();
@@ -79,10 +106,10 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, rout
             }
         };
         let shared = shared.clone();
-        let router = router.clone();
+        let routers = routers.clone();
         connections.spawn(async move {
             let service = hyper::service::service_fn(move |request| {
-                handle(shared.clone(), router.clone(), request)
+                handle(shared.clone(), routers.clone(), request)
             });
             // A connection ending badly (a client gone, a fault) is not the mock's problem.
             let _ = hyper::server::conn::http1::Builder::new()
@@ -93,188 +120,30 @@ pub(crate) async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, rout
     }
 }
 
+/// One request. A path under `/__mock` (any path starting so) is the control API's, behind the
+/// control token if there is one; any other is the API's, and an answer marked
+/// [`CloseConnection`] becomes an error, on which hyper closes the connection without answering.
 async fn handle(
     shared: Arc<Shared>,
-    router: Router,
+    routers: Routers,
     request: Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, Dropped> {
-    let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    if path.starts_with("/__mock") {
+    let router = if request.uri().path().starts_with("/__mock") {
         if let Some(token) = shared.control_token()
-            && !bearer_matches(&parts.headers, token)
+            && !bearer_matches(request.headers(), token)
         {
             return Ok(unauthorized());
         }
-        let response = router
-            .oneshot(Request::from_parts(parts, Body::new(body)))
-            .await;
-        return Ok(response.unwrap_or_else(|never| match never {}));
-    }
-
-    let body = match http_body_util::Limited::new(body, MAX_REQUEST_BYTES)
-        .collect()
-        .await
-    {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            return Ok(api::json(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"error": "Request body too large"}).to_string(),
-            ));
-        }
+        routers.control
+    } else {
+        routers.api
     };
-    let operation = Operation::of(&parts.method, &path);
-    let fault = shared.lock().take_fault(operation);
-    let recorded = RecordedRequest {
-        method: parts.method.to_string(),
-        path,
-        query: parts.uri.query().map(str::to_owned),
-        operation,
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let value = if name == "x-api-key" {
-                    "[redacted]".to_owned()
-                } else {
-                    String::from_utf8_lossy(value.as_bytes()).into_owned()
-                };
-                (name.to_string(), value)
-            })
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        status: None,
-        fault: fault.as_ref().map(|f| f.name().to_owned()),
-    };
-    // Journaled on arrival (a client that gives up early still shows in it); the status is
-    // filled in when the answer goes out.
-    let entry = shared.lock().journal_mut().record_request(recorded);
-    let process = |parts, body: Bytes| async {
-        let response = router
-            .clone()
-            .oneshot(Request::from_parts(parts, Body::from(body)))
-            .await;
-        response.unwrap_or_else(|never| match never {})
-    };
-
-    let outcome = match fault.map(|f| f.kind) {
-        None => Ok(process(parts, body).await),
-        Some(FaultKind::Status {
-            status,
-            headers,
-            content_type,
-            body,
-        }) => Ok(canned(status, &headers, content_type.as_deref(), body)),
-        Some(FaultKind::Delay { millis }) => {
-            tokio::time::sleep(Duration::from_millis(millis)).await;
-            Ok(process(parts, body).await)
-        }
-        Some(FaultKind::SlowBody { millis }) => {
-            let (head, full) = buffered(process(parts, body).await).await;
-            let delayed = stream::once(async move {
-                tokio::time::sleep(Duration::from_millis(millis)).await;
-                Ok::<Bytes, std::io::Error>(full)
-            });
-            Ok(Response::from_parts(head, Body::from_stream(delayed)))
-        }
-        Some(FaultKind::DropMidBody) => {
-            let (head, full) = buffered(process(parts, body).await).await;
-            let half = full.slice(..full.len() / 2);
-            // The pause lets the headers and the first half reach the client before the cut.
-            let cut = stream::once(async {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                Err(std::io::Error::other(
-                    "connection dropped by an injected fault",
-                ))
-            });
-            let broken = stream::once(async { Ok(half) }).chain(cut);
-            Ok(Response::from_parts(head, Body::from_stream(broken)))
-        }
-        Some(FaultKind::Oversized { bytes }) => Ok(oversized(bytes)),
-        Some(FaultKind::DropConnection) => Err(Dropped),
-        Some(FaultKind::ProcessThenDrop) => {
-            let _processed = process(parts, body).await;
-            Err(Dropped)
-        }
-    };
-    if let Ok(response) = &outcome {
-        shared
-            .lock()
-            .journal_mut()
-            .record_status(entry, response.status().as_u16());
+    let response = router.oneshot(request).await;
+    let response = response.unwrap_or_else(|never| match never {});
+    if response.extensions().get::<CloseConnection>().is_some() {
+        return Err(Dropped);
     }
-    outcome
-}
-
-/// A response's head (with its full length declared) and its whole body.
-async fn buffered(response: Response<Body>) -> (axum::http::response::Parts, Bytes) {
-    let (mut head, body) = response.into_parts();
-    let full = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    head.headers
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(full.len()));
-    (head, full)
-}
-
-/// The answer of a [`FaultKind::Status`] fault.
-fn canned(
-    status: u16,
-    headers: &[(String, String)],
-    content_type: Option<&str>,
-    body: String,
-) -> Response<Body> {
-    let mut response = Response::new(Body::from(body));
-    *response.status_mut() = StatusCode::from_u16(status)
-        .ok()
-        .filter(|s| limits::FAULT_STATUSES.contains(&s.as_u16()))
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Some(content_type) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_TYPE, content_type);
-    }
-    for (name, value) in headers {
-        if let (Ok(name), Ok(value)) = (
-            header::HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
-}
-
-/// The answer of an [`FaultKind::Oversized`] fault: `{"padding":"xxx…"}`, `bytes` long (at most
-/// [`limits::MAX_OVERSIZED_BYTES`]), streamed in chunks so that it is never held in memory whole.
-fn oversized(bytes: usize) -> Response<Body> {
-    const CHUNK: usize = 64 * 1024;
-    static PADDING: [u8; CHUNK] = [b'x'; CHUNK];
-    const OPEN: &[u8] = br#"{"padding":""#;
-    const CLOSE: &[u8] = br#""}"#;
-    let padding = bytes
-        .min(limits::MAX_OVERSIZED_BYTES)
-        .saturating_sub(OPEN.len() + CLOSE.len());
-    let total = OPEN.len() + padding + CLOSE.len();
-    let chunks = (0..padding.div_ceil(CHUNK)).map(move |i| {
-        let size = (padding - i * CHUNK).min(CHUNK);
-        Ok::<Bytes, std::io::Error>(Bytes::from_static(&PADDING[..size]))
-    });
-    let body = stream::iter(
-        std::iter::once(Ok(Bytes::from_static(OPEN)))
-            .chain(chunks)
-            .chain(std::iter::once(Ok(Bytes::from_static(CLOSE)))),
-    );
-    let mut response = Response::new(Body::from_stream(body));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-        .headers_mut()
-        .insert(header::CONTENT_LENGTH, HeaderValue::from(total));
-    response
+    Ok(response)
 }
 
 /// Whether `headers` carry `Authorization: Bearer <token>` (the scheme in any case), compared
