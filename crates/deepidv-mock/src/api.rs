@@ -1,4 +1,5 @@
-//! The four operations over HTTP: authentication, then the rules in `state.rs`.
+//! The four operations over HTTP: authentication, then the rules in `store/`. Its routes are
+//! also how the fault layer tells which operation a request is for ([`operation`]).
 
 use std::sync::Arc;
 
@@ -17,13 +18,12 @@ use crate::{
     store::{Failure, FailureBody, Outcome},
 };
 
-/// The routes, by which [`operation`] tells the operation a request is for.
+// The routes: `router` serves them, and `operation` reads them back from `MatchedPath`.
 const SESSIONS: &str = "/v1/sessions";
 const SESSION: &str = "/v1/sessions/{id}";
 const UPDATE_STATUS: &str = "/v1/sessions/{id}/update-status";
-/// `/v1/sessions/` is not the API's, and is answered 404 like any unknown path; it has a route
-/// only so that a `POST` or `GET` of it is journaled, and faulted, as a create or a list (as the
-/// mock always did).
+/// Not the API's: answered 404 like any unknown path. It has a route only so that a `POST` or
+/// `GET` of it is journaled, and faulted, as a create or a list, as the mock always did.
 const SESSIONS_SLASH: &str = "/v1/sessions/";
 
 pub(crate) fn router() -> Router<Arc<Shared>> {

@@ -1,4 +1,5 @@
-//! Faults: what the mock does instead of (or around) answering normally.
+//! Faults: what the mock does instead of (or around) answering normally, and the queue of those
+//! injected and not yet used up ([`Faults`]). `fault_layer.rs` applies them.
 
 use std::time::Duration;
 

@@ -29,7 +29,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// The query string, if any.
     pub query: Option<String>,
-    /// The operation the path names, if any.
+    /// The operation the method and path name, if any.
     pub operation: Option<Operation>,
     /// Request headers; the `x-api-key` value is replaced by `[redacted]`.
     pub headers: Vec<(String, String)>,
