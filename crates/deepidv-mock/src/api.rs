@@ -1,4 +1,5 @@
-//! The four operations over HTTP: authentication, then the rules in `state.rs`.
+//! The four operations over HTTP: authentication, then the rules in `store/`. Its routes are
+//! also how the fault layer tells which operation a request is for ([`operation`]).
 
 use std::sync::Arc;
 
@@ -6,21 +7,43 @@ use axum::{
     Router,
     body::Bytes,
     extract::{Path, RawQuery, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, Method, StatusCode, header},
     response::{IntoResponse, Response},
-    routing::{get, patch},
+    routing::{any, get, patch},
 };
 
 use crate::{
-    server::Shared,
-    state::{Failure, FailureBody, Outcome},
+    Operation,
+    state::Shared,
+    store::{Failure, FailureBody, Outcome},
 };
+
+// The routes: `router` serves them, and `operation` reads them back from `MatchedPath`.
+const SESSIONS: &str = "/v1/sessions";
+const SESSION: &str = "/v1/sessions/{id}";
+const UPDATE_STATUS: &str = "/v1/sessions/{id}/update-status";
+/// Not the API's: answered 404 like any unknown path. It has a route only so that a `POST` or
+/// `GET` of it is journaled, and faulted, as a create or a list, as the mock always did.
+const SESSIONS_SLASH: &str = "/v1/sessions/";
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
-        .route("/v1/sessions", get(list).post(create))
-        .route("/v1/sessions/{id}", get(retrieve))
-        .route("/v1/sessions/{id}/update-status", patch(update_status))
+        .route(SESSIONS, get(list).post(create))
+        .route(SESSION, get(retrieve))
+        .route(UPDATE_STATUS, patch(update_status))
+        .route(SESSIONS_SLASH, any(not_found))
+}
+
+/// The operation of a request to `route` (a route's template, as [`axum::extract::MatchedPath`]
+/// gives it) with `method`; `None` for anything else, `HEAD` included.
+pub(crate) fn operation(method: &Method, route: &str) -> Option<Operation> {
+    match (method.as_str(), route) {
+        ("POST", SESSIONS | SESSIONS_SLASH) => Some(Operation::CreateSession),
+        ("GET", SESSIONS | SESSIONS_SLASH) => Some(Operation::ListSessions),
+        ("GET", SESSION) => Some(Operation::RetrieveSession),
+        ("PATCH", UPDATE_STATUS) => Some(Operation::UpdateSessionStatus),
+        _ => None,
+    }
 }
 
 fn api_key(headers: &HeaderMap) -> Option<&str> {
@@ -31,6 +54,7 @@ async fn create(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let mut state = shared.lock();
     respond(
         state
+            .store_mut()
             .authenticate(api_key(&headers), true)
             .and_then(|key| state.create(key, &body)),
     )
@@ -42,10 +66,11 @@ async fn retrieve(
     Path(id): Path<String>,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), false)
-            .and_then(|key| state.retrieve(key, &id)),
+            .and_then(|key| store.retrieve(key, &id)),
     )
 }
 
@@ -55,10 +80,11 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), false)
-            .and_then(|key| state.list(key, query.as_deref())),
+            .and_then(|key| store.list(key, query.as_deref())),
     )
 }
 
@@ -69,10 +95,11 @@ async fn update_status(
     body: Bytes,
 ) -> Response {
     let mut state = shared.lock();
+    let store = state.store_mut();
     respond(
-        state
+        store
             .authenticate(api_key(&headers), true)
-            .and_then(|key| state.update_status(key, &id, &body)),
+            .and_then(|key| store.update_status(key, &id, &body)),
     )
 }
 
@@ -98,4 +125,12 @@ pub(crate) fn failure_response(Failure { status, body }: Failure) -> Response {
 
 pub(crate) fn json(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The answer to a path no route knows.
+pub(crate) async fn not_found() -> Response {
+    json(
+        StatusCode::NOT_FOUND,
+        serde_json::json!({"error": "Not found"}).to_string(),
+    )
 }

@@ -48,7 +48,7 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Fault, FaultKind, Operation, SeedSessions, limits, server::Shared, state::ApplicantStep,
+    Fault, FaultKind, Operation, SeedSessions, limits, state::Shared, store::ApplicantStep,
 };
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -108,22 +108,22 @@ async fn reset(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn requests(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().requests.clone()).into_response()
+    Json(shared.lock().journal().requests().to_vec()).into_response()
 }
 
 async fn invites(State(shared): State<Arc<Shared>>) -> Response {
-    Json(shared.lock().invites.clone()).into_response()
+    Json(shared.lock().journal().invites().to_vec()).into_response()
 }
 
 async fn webhooks(State(shared): State<Arc<Shared>>) -> Response {
-    let journal = shared.lock().webhooks.deliveries();
+    let journal = shared.lock().store().webhook_deliveries();
     Json(journal).into_response()
 }
 
 async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     match object(&body).and_then(|fields| fault(&fields)) {
         Ok(fault) => {
-            shared.lock().faults.push(fault);
+            shared.lock().faults_mut().push(fault);
             done()
         }
         Err(message) => refused(message),
@@ -131,7 +131,7 @@ async fn add_fault(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 async fn clear_faults(State(shared): State<Arc<Shared>>) -> Response {
-    shared.lock().faults.clear();
+    shared.lock().faults_mut().clear();
     done()
 }
 
@@ -158,7 +158,7 @@ async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Ok(request) => request,
         Err(message) => return refused(message),
     };
-    match shared.lock().seed(count, &options) {
+    match shared.lock().store_mut().seed(count, &options) {
         Ok(ids) => Json(json!({ "ids": ids })).into_response(),
         Err(e) => refused(e),
     }
@@ -174,7 +174,7 @@ async fn advance_session(
         "expire" => ApplicantStep::Expire,
         other => return refused(format!("unknown step {other}; use submit, fail or expire")),
     };
-    match shared.lock().advance_session(&id, step) {
+    match shared.lock().store_mut().advance_session(&id, step) {
         Ok(()) => done(),
         Err(e) => refused(e),
     }
@@ -193,8 +193,8 @@ async fn advance_clock(State(shared): State<Arc<Shared>>, body: Bytes) -> Respon
     };
     match shared
         .lock()
-        .clock
-        .advance(chrono::Duration::seconds(seconds))
+        .store_mut()
+        .advance_time(chrono::Duration::seconds(seconds))
     {
         Ok(()) => done(),
         Err(e) => refused(format!("seconds {seconds} refused: {e}")),
@@ -214,13 +214,9 @@ async fn no_funds(
         Ok(enabled) => enabled,
         Err(message) => return refused(message),
     };
-    let mut state = shared.lock();
-    match state.keys.iter_mut().find(|k| k.key == key) {
-        Some(found) => {
-            found.no_funds = enabled;
-            done()
-        }
-        None => refused(format!("unknown key {key}")),
+    match shared.lock().store_mut().set_no_funds(&key, enabled) {
+        Ok(()) => done(),
+        Err(e) => refused(e),
     }
 }
 

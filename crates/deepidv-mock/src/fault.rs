@@ -1,4 +1,5 @@
-//! Faults: what the mock does instead of (or around) answering normally.
+//! Faults: what the mock does instead of (or around) answering normally, and the queue of those
+//! injected and not yet used up ([`Faults`]). `fault_layer.rs` applies them.
 
 use std::time::Duration;
 
@@ -226,6 +227,41 @@ impl Fault {
             FaultKind::Oversized { .. } => "oversized",
             FaultKind::ProcessThenDrop => "process_then_drop",
         }
+    }
+}
+
+/// The faults injected and not yet used up, in the order they were added.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    pending: Vec<Fault>,
+}
+
+impl Faults {
+    /// Adds `fault` after the others.
+    pub fn push(&mut self, fault: Fault) {
+        self.pending.push(fault);
+    }
+
+    pub fn clear(&mut self) {
+        self.pending.clear();
+    }
+
+    /// The first fault that applies to a request for `operation`, used up by one. A fault with a
+    /// probability draws from `rng` when it is reached, so the draws depend only on the seed and
+    /// the requests.
+    pub fn take(&mut self, operation: Option<Operation>, rng: &mut fastrand::Rng) -> Option<Fault> {
+        let index = self.pending.iter().position(|fault| {
+            fault.remaining > 0
+                && fault.operation.is_none_or(|only| Some(only) == operation)
+                && fault.probability.is_none_or(|chance| rng.f64() < chance)
+        })?;
+        let fault = &mut self.pending[index];
+        fault.remaining -= 1;
+        let taken = fault.clone();
+        if fault.remaining == 0 {
+            self.pending.remove(index);
+        }
+        Some(taken)
     }
 }
 

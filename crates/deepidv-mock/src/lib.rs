@@ -164,19 +164,25 @@
 #![deny(missing_docs)]
 
 mod api;
+mod builder;
 mod clock;
 mod control;
 mod fault;
+mod fault_layer;
+mod journal;
 pub mod limits;
 mod model;
 mod rate_limit;
 mod scenario;
+mod serve;
 mod server;
 mod state;
+mod store;
 mod validate;
 mod webhook;
 
+pub use builder::{ApiKey, MockBuilder};
 pub use fault::{Fault, FaultKind};
 pub use model::{Channel, Invite, Operation, RecordedRequest, SeedSessions};
-pub use server::{ApiKey, MockBuilder, MockError, MockServer};
+pub use server::{MockError, MockServer};
 pub use webhook::{WebhookDelivery, WebhookEvent};

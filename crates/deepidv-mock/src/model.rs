@@ -19,23 +19,6 @@ pub enum Operation {
     UpdateSessionStatus,
 }
 
-impl Operation {
-    /// The operation a request is for, from its method and path (`None` for anything else).
-    pub(crate) fn of(method: &axum::http::Method, path: &str) -> Option<Operation> {
-        let rest = path.strip_prefix("/v1/sessions")?;
-        let segments: Vec<&str> = rest.split('/').skip(1).collect();
-        match (method.as_str(), rest, segments.as_slice()) {
-            ("POST", "" | "/", _) => Some(Operation::CreateSession),
-            ("GET", "" | "/", _) => Some(Operation::ListSessions),
-            ("GET", _, [id]) if !id.is_empty() => Some(Operation::RetrieveSession),
-            ("PATCH", _, [id, "update-status"]) if !id.is_empty() => {
-                Some(Operation::UpdateSessionStatus)
-            }
-            _ => None,
-        }
-    }
-}
-
 /// A request the mock received on the API (control requests under `/__mock/` are not recorded).
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]
@@ -46,7 +29,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// The query string, if any.
     pub query: Option<String>,
-    /// The operation the path names, if any.
+    /// The operation the method and path name, if any.
     pub operation: Option<Operation>,
     /// Request headers; the `x-api-key` value is replaced by `[redacted]`.
     pub headers: Vec<(String, String)>,

@@ -258,3 +258,111 @@ async fn clear_faults_removes_every_pending_fault() {
     mock.inject(Fault::status(502));
     assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 502);
 }
+
+#[tokio::test]
+async fn faults_and_the_journal_follow_the_route_not_the_path_text() {
+    // (method, path, operation journaled, whether an unscoped fault applied, status)
+    let cases: [(&str, &str, Option<Operation>, bool, u16); 10] = [
+        (
+            "POST",
+            "/v1/sessions",
+            Some(Operation::CreateSession),
+            true,
+            418,
+        ),
+        (
+            "GET",
+            "/v1/sessions/abc",
+            Some(Operation::RetrieveSession),
+            true,
+            418,
+        ),
+        // Not the API's paths, answered 404 unless a fault answers; journaled and faulted all
+        // the same. The trailing slash counts as a create or a list, as it always has.
+        (
+            "POST",
+            "/v1/sessions/",
+            Some(Operation::CreateSession),
+            true,
+            418,
+        ),
+        (
+            "GET",
+            "/v1/sessions/",
+            Some(Operation::ListSessions),
+            true,
+            418,
+        ),
+        ("GET", "/nowhere", None, true, 418),
+        ("PUT", "/v1/sessions", None, true, 418),
+        ("HEAD", "/v1/sessions", None, true, 418),
+        // Control requests: never journaled, never faulted.
+        ("GET", "/__mock/invites", None, false, 200),
+        ("GET", "/__mock/nowhere", None, false, 404),
+        ("GET", "/__mockery", None, false, 404),
+    ];
+    let mock = MockServer::start().await;
+    for (method, path, operation, faulted, status) in cases {
+        mock.reset();
+        mock.inject(Fault::status(418));
+        let answer = live(&mock, method, path, None).await;
+        assert_eq!(answer.status, status, "{method} {path}");
+        let journal = mock.requests();
+        if faulted {
+            assert_eq!(journal.len(), 1, "{method} {path}");
+            assert_eq!(journal[0].operation, operation, "{method} {path}");
+            assert_eq!(
+                journal[0].fault.as_deref(),
+                Some("status"),
+                "{method} {path}"
+            );
+            assert_eq!(journal[0].status, Some(418), "{method} {path}");
+        } else {
+            assert!(journal.is_empty(), "{method} {path}: {journal:?}");
+            assert_eq!(
+                live(&mock, "GET", "/v1/sessions", None).await.status,
+                418,
+                "{method} {path}: the fault is still there"
+            );
+        }
+    }
+    // A fault for one operation skips the others' requests, and 404s.
+    mock.reset();
+    mock.inject(Fault::status(418).on(Operation::RetrieveSession));
+    assert_eq!(
+        live(&mock, "GET", "/v1/sessions/abc/", None).await.status,
+        404
+    );
+    assert_eq!(
+        live(&mock, "PATCH", "/v1/sessions/abc", None).await.status,
+        405
+    );
+    assert_eq!(
+        live(&mock, "GET", "/v1/sessions/abc", None).await.status,
+        418
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_1_mib_is_413_before_the_journal_and_the_faults() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(418));
+    let body = "x".repeat(1024 * 1024 + 1);
+    for path in ["/v1/sessions", "/nowhere"] {
+        let answer = live(&mock, "POST", path, Some(&body)).await;
+        assert_eq!(answer.status, 413, "{path}");
+        assert_eq!(
+            answer.json(),
+            serde_json::json!({"error": "Request body too large"})
+        );
+    }
+    assert_eq!(mock.request_count(), 0);
+    let exactly = "x".repeat(1024 * 1024);
+    assert_eq!(
+        live(&mock, "POST", "/v1/sessions", Some(&exactly))
+            .await
+            .status,
+        418
+    );
+    assert_eq!(mock.requests()[0].body.len(), 1024 * 1024);
+}
