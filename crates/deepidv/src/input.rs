@@ -279,8 +279,10 @@ impl SessionListParams {
 
 /// The decisions [`Sessions::update_status`](crate::Sessions::update_status) can record.
 ///
-/// DeepIDV documents VERIFIED and REJECTED; voiding is documented as an Admin Console action, so
-/// the server may refuse `Voided` with a 400 ([`Error::Validation`](crate::Error::Validation)).
+/// DeepIDV's REST reference accepts VERIFIED and REJECTED; voiding is documented as an Admin
+/// Console action. `Voided` is here because the official SDK offers it: the SDK sends it, and if
+/// the server refuses it (a 400) the call fails with [`Error::Validation`](crate::Error::Validation)
+/// naming the field `new_status`, with the server's answer kept.
 ///
 /// ```
 /// use deepidv::{SessionStatus, SessionStatusUpdate};
@@ -293,7 +295,9 @@ pub enum SessionStatusUpdate {
     Verified,
     /// Refuse the applicant.
     Rejected,
-    /// Cancel the session.
+    /// Cancel the session. The official SDK offers it, but DeepIDV's REST reference does not: the
+    /// API may refuse it, and the call then fails with [`Error::Validation`](crate::Error::Validation)
+    /// naming `new_status` (void in the Admin Console instead).
     Voided,
 }
 

@@ -132,7 +132,7 @@ impl Sessions {
     /// Setting a status twice is harmless, so this is retried like a read. If a retry is refused
     /// with a 4xx after an attempt whose answer was lost, the session is fetched, and the call
     /// succeeds if its status is already the one asked for. DeepIDV documents only VERIFIED and
-    /// REJECTED; a refused VOIDED surfaces as [`Error::Validation`].
+    /// REJECTED; a VOIDED the server refuses fails with [`Error::Validation`] naming `new_status`.
     ///
     /// ```no_run
     /// # async fn run(sessions: deepidv::Sessions) -> deepidv::Result<()> {
@@ -161,6 +161,19 @@ impl Sessions {
             .await;
         match outcome {
             Ok(updated) => Ok(SessionRetrieveResult::from(updated)),
+            // The one value of the surface the REST reference does not list: say which input
+            // the server refused.
+            Err(Error::Validation {
+                field: None,
+                message,
+                response: Some(response),
+            }) if status == SessionStatusUpdate::Voided => Err(Error::Validation {
+                field: Some("new_status".to_owned()),
+                message: format!(
+                    "{message} (DeepIDV documents only VERIFIED and REJECTED; void the session in the Admin Console)"
+                ),
+                response: Some(response),
+            }),
             // A refusal that can mean "already in that state", after an attempt whose fate is
             // unknown: that attempt may have set the status, and a second decision be refused.
             // Never after 401/402/403/404, which say nothing about the session's state.

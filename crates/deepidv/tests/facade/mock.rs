@@ -110,6 +110,12 @@ async fn the_life_of_a_session() {
         ),
         "{voided:?}"
     );
+    // The refusal names the input the server refused, and what to do instead.
+    let Error::Validation { field, .. } = &voided else {
+        unreachable!()
+    };
+    assert_eq!(field.as_deref(), Some("new_status"));
+    assert!(voided.message().contains("Admin Console"), "{voided}");
     let missing = sessions.retrieve("no-such-session").await.unwrap_err();
     assert!(matches!(missing, Error::NotFound { .. }), "{missing:?}");
 
