@@ -67,7 +67,11 @@ fn checks(root: &Path) -> Result<(), String> {
         "deepidv-mock",
         &["--package", "deepidv-mock", "--bin"],
     )?;
-    let example = cargo_build(root, "contract", &["--package", "deepidv-examples", "--example"])?;
+    let example = cargo_build(
+        root,
+        "contract",
+        &["--package", "deepidv-examples", "--example"],
+    )?;
 
     // 2. The validating proxy in front of the mock.
     let mock_port = free_port()?;

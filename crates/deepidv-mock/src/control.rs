@@ -3,7 +3,7 @@
 //!
 //! | request | effect |
 //! |---|---|
-//! | `GET /__mock` | this list, as JSON |
+//! | `GET /__mock` | this list, as JSON, with the operations, the fault kinds and their fields |
 //! | `POST /__mock/reset` | forget sessions, journals and faults |
 //! | `GET /__mock/requests` | the request journal |
 //! | `GET /__mock/invites` | the invitation journal |
@@ -30,7 +30,7 @@
 //! | `kind.headers` | `[[name, value], …]`, valid HTTP header names and values |
 //! | `remaining` | integer, 1 to 4,294,967,295 (default 1) |
 //! | `probability` | number, 0 to 1 (default: always) |
-//! | `operation` | `createSession`, `retrieveSession`, `listSessions`, `updateSessionStatus` |
+//! | `operation` | `createSession`, `retrieveSession`, `listSessions`, `updateSessionStatus` (or as Rust writes them: `CreateSession`, …) |
 //!
 //! With a control token configured ([`MockBuilder::control_token`](crate::MockBuilder::control_token),
 //! `--control-token`), every request here needs `Authorization: Bearer <token>`, or gets 401.
@@ -78,7 +78,27 @@ fn refused(message: impl Into<String>) -> Response {
 }
 
 async fn index() -> Json<Value> {
+    let operations: Vec<Value> = Operation::ALL
+        .iter()
+        .map(|operation| json!({"name": operation.as_str(), "rust": format!("{operation:?}")}))
+        .collect();
     Json(json!({
+        "operations": operations,
+        "fault_kinds": {
+            "status": {"status": "integer (required)", "headers": "[[name, value], …]", "content_type": "string", "body": "string"},
+            "delay": {"millis": "integer (required): before the headers"},
+            "slow_body": {"millis": "integer (required): between the headers and the body"},
+            "drop_connection": {},
+            "drop_mid_body": {},
+            "oversized": {"bytes": "integer (required)"},
+            "process_then_drop": {},
+        },
+        "fault_fields": {
+            "kind": "object: {type: <a fault kind>, …its fields}",
+            "operation": "an operation's name (either spelling); absent: every request",
+            "remaining": "integer: how many requests it applies to (default 1)",
+            "probability": "number: the chance it applies to a request (default: always)",
+        },
         "reset": "POST /__mock/reset",
         "requests": "GET /__mock/requests",
         "invites": "GET /__mock/invites",
@@ -271,16 +291,13 @@ fn fault(fields: &Map<String, Value>) -> Result<Fault, String> {
     let kind = fault_kind(kind)?;
     let operation = match text(fields, "operation")?.as_deref() {
         None => None,
-        Some("createSession") => Some(Operation::CreateSession),
-        Some("retrieveSession") => Some(Operation::RetrieveSession),
-        Some("listSessions") => Some(Operation::ListSessions),
-        Some("updateSessionStatus") => Some(Operation::UpdateSessionStatus),
-        Some(other) => {
-            return Err(format!(
-                "operation must be one of createSession, retrieveSession, listSessions, \
-                 updateSessionStatus, not {other:?}"
-            ));
-        }
+        Some(name) => Some(Operation::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+            format!(
+                "operation must be one of {} (or as Rust writes them, CreateSession, ...), not {name:?}",
+                names.join(", ")
+            )
+        })?),
     };
     let remaining = integer(fields, "remaining", 1..=i64::from(u32::MAX))?
         .map(u32::try_from)

@@ -19,6 +19,45 @@ pub enum Operation {
     UpdateSessionStatus,
 }
 
+impl Operation {
+    /// Every operation, in the API reference's order.
+    pub const ALL: [Operation; 4] = [
+        Operation::CreateSession,
+        Operation::RetrieveSession,
+        Operation::ListSessions,
+        Operation::UpdateSessionStatus,
+    ];
+
+    /// The operation's id in the API reference (`createSession`), as the journal and the control
+    /// API write it.
+    ///
+    /// ```
+    /// assert_eq!(deepidv_mock::Operation::CreateSession.as_str(), "createSession");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::CreateSession => "createSession",
+            Operation::RetrieveSession => "retrieveSession",
+            Operation::ListSessions => "listSessions",
+            Operation::UpdateSessionStatus => "updateSessionStatus",
+        }
+    }
+
+    /// The operation named `name`, as the API reference writes it (`createSession`) or as Rust
+    /// does (`CreateSession`).
+    ///
+    /// ```
+    /// use deepidv_mock::Operation;
+    /// assert_eq!(Operation::from_name("CreateSession"), Some(Operation::CreateSession));
+    /// assert_eq!(Operation::from_name("listSessions"), Some(Operation::ListSessions));
+    /// ```
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|operation| operation.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
 /// A request the mock received on the API (control requests under `/__mock/` are not recorded).
 #[derive(Clone, Debug, Serialize)]
 #[non_exhaustive]

@@ -547,3 +547,50 @@ async fn the_rust_api_keeps_the_clock_in_range() {
     create(&mock, CREATE).await;
     still_answers(&mock, "clock moves past the range").await;
 }
+
+#[tokio::test]
+async fn the_index_lists_operations_and_fault_kinds_and_either_spelling_is_accepted() {
+    let mock = MockServer::start().await;
+    let index = control(&mock, "GET", "", None).await;
+    let names: Vec<(&str, &str)> = index["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["name"].as_str().unwrap(), o["rust"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("createSession", "CreateSession"),
+            ("retrieveSession", "RetrieveSession"),
+            ("listSessions", "ListSessions"),
+            ("updateSessionStatus", "UpdateSessionStatus"),
+        ]
+    );
+    for kind in [
+        "status",
+        "delay",
+        "slow_body",
+        "drop_connection",
+        "drop_mid_body",
+        "oversized",
+        "process_then_drop",
+    ] {
+        assert!(index["fault_kinds"][kind].is_object(), "{kind}");
+    }
+    assert!(index["fault_kinds"]["status"]["status"].is_string());
+    assert!(index["fault_fields"]["probability"].is_string());
+
+    // The Rust spelling works as well as the API reference's.
+    control(
+        &mock,
+        "POST",
+        "/faults",
+        Some(json!({"kind": {"type": "status", "status": 503}, "operation": "ListSessions"})),
+    )
+    .await;
+    let refused = live(&mock, "GET", "/v1/sessions", None).await;
+    assert_eq!(refused.status, 503);
+    let again = live(&mock, "GET", "/v1/sessions", None).await;
+    assert_eq!(again.status, 200);
+}

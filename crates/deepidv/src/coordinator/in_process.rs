@@ -12,35 +12,79 @@ use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 use super::previous::Previous;
 use crate::sync::lock;
 
-/// The locks in progress, by `external_id`. An entry lives while some call holds or waits for it.
+/// The locks in use, by `external_id`. An entry lives exactly as long as some call holds or waits
+/// for it: every call counts itself in from the moment it asks (before it waits) and out when it
+/// ends, finished or cancelled, so abandoned waits leave nothing behind.
 #[derive(Debug, Default)]
 pub(crate) struct InProcessLocks {
-    slots: Mutex<HashMap<String, Arc<AsyncMutex<Previous>>>>,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// One `external_id`'s lock, the record behind it, and how many calls use it.
+#[derive(Debug)]
+struct Slot {
+    users: usize,
+    state: Arc<AsyncMutex<Previous>>,
 }
 
 impl InProcessLocks {
     /// Waits until no other call with `external_id` is running, then holds its lock until the
     /// returned lock is dropped (also when the call is cancelled).
     pub(crate) async fn acquire(&self, external_id: &str) -> InProcessLock<'_> {
-        let slot = Arc::clone(self.lock().entry(external_id.to_owned()).or_default());
-        let guard = slot.lock_owned().await;
+        let user = SlotUser::new(self, external_id);
+        let guard = Arc::clone(&user.state).lock_owned().await;
         InProcessLock {
-            locks: self,
-            external_id: external_id.to_owned(),
             guard: Some(guard),
+            _user: user,
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<AsyncMutex<Previous>>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Slot>> {
         lock(&self.slots)
+    }
+}
+
+/// A call counted in on one slot; dropped, it counts itself out and removes the slot when it
+/// was the last user.
+struct SlotUser<'a> {
+    locks: &'a InProcessLocks,
+    external_id: String,
+    state: Arc<AsyncMutex<Previous>>,
+}
+
+impl<'a> SlotUser<'a> {
+    fn new(locks: &'a InProcessLocks, external_id: &str) -> Self {
+        let mut slots = locks.lock();
+        let slot = slots.entry(external_id.to_owned()).or_insert_with(|| Slot {
+            users: 0,
+            state: Arc::default(),
+        });
+        slot.users += 1;
+        Self {
+            locks,
+            external_id: external_id.to_owned(),
+            state: Arc::clone(&slot.state),
+        }
+    }
+}
+
+impl Drop for SlotUser<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.locks.lock();
+        if let Some(slot) = slots.get_mut(&self.external_id) {
+            slot.users -= 1;
+            if slot.users == 0 {
+                slots.remove(&self.external_id);
+            }
+        }
     }
 }
 
 /// The right to run the create for one `external_id`.
 pub(crate) struct InProcessLock<'a> {
-    locks: &'a InProcessLocks,
-    external_id: String,
+    // Declared first, so dropped first: the next call gets the lock before this one counts out.
     guard: Option<OwnedMutexGuard<Previous>>,
+    _user: SlotUser<'a>,
 }
 
 impl InProcessLock<'_> {
@@ -53,20 +97,6 @@ impl InProcessLock<'_> {
     pub(crate) fn record(&mut self, previous: Previous) {
         if let Some(guard) = self.guard.as_deref_mut() {
             *guard = previous;
-        }
-    }
-}
-
-impl Drop for InProcessLock<'_> {
-    fn drop(&mut self) {
-        drop(self.guard.take());
-        let mut slots = self.locks.lock();
-        // Only the map holds the slot: nobody runs or waits for this id any more.
-        if slots
-            .get(&self.external_id)
-            .is_some_and(|slot| Arc::strong_count(slot) == 1)
-        {
-            slots.remove(&self.external_id);
         }
     }
 }
@@ -107,6 +137,43 @@ mod tests {
         drop(locks.acquire("job-2").await);
         drop(first);
         assert_eq!(blocked.await.unwrap(), Previous::Nothing);
+        assert!(locks.lock().is_empty());
+    }
+
+    /// Polls `future` once, as an executor would before the call is cancelled.
+    fn poll_once<F: Future + Unpin>(future: &mut F) -> std::task::Poll<F::Output> {
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        std::pin::Pin::new(future).poll(&mut cx)
+    }
+
+    #[tokio::test]
+    async fn cancelled_waiters_leave_nothing_behind() {
+        let locks = Arc::new(InProcessLocks::default());
+        let mut first = locks.acquire("job-1").await;
+        // Thousands of calls give up while they wait (a timeout, a dropped handler), for this id
+        // and for ids nobody holds.
+        for i in 0..5_000 {
+            let id = if i % 2 == 0 {
+                "job-1".to_owned()
+            } else {
+                format!("job-{i}")
+            };
+            let mut waiting = Box::pin(locks.acquire(&id));
+            let polled = poll_once(&mut waiting);
+            if i % 2 == 0 {
+                assert!(polled.is_pending());
+            }
+        }
+        assert_eq!(locks.lock().len(), 1, "only the held id");
+        // One more gives up after the holder has left but before it took its turn.
+        let mut late = Box::pin(locks.acquire("job-1"));
+        assert!(poll_once(&mut late).is_pending());
+        first.record(Previous::Created("s1".into()));
+        drop(first);
+        drop(late);
+        assert!(locks.lock().is_empty());
+        // A later call behaves as if none of them had been.
+        assert_eq!(locks.acquire("job-1").await.previous(), Previous::Nothing);
         assert!(locks.lock().is_empty());
     }
 }
