@@ -106,8 +106,9 @@ async fn demo() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// What a service does with each new event. On a submission it reads the session (a webhook
-/// record is partial) and decides; here it logs the inputs and verifies.
+/// What a service does with each new event. On a submission it reads the session as DeepIDV has
+/// it now (a delivery's `data` is partial, and its content is only as trustworthy as the
+/// signing secret: act on the retrieved record) and decides; here it logs the inputs and verifies.
 async fn handle(sessions: &Sessions, event: &WebhookEvent) {
     println!(
         "event {} for session {} ({})",
@@ -116,7 +117,7 @@ async fn handle(sessions: &Sessions, event: &WebhookEvent) {
     if event.event_type != EventType::SessionStatusSubmitted {
         return;
     }
-    let found = match sessions.retrieve(&event.data.id).await {
+    let found = match sessions.retrieve_event_session(event).await {
         Ok(found) => found,
         Err(e) => {
             eprintln!("  could not read the session: {e}");

@@ -254,7 +254,9 @@ impl ClientBuilder {
     /// When Redis is unreachable or slower than [`redis_timeout`](Self::redis_timeout), calls
     /// fall back to this client's own bucket and single-flight (one WARN per outage) and go back to
     /// Redis when it answers; [`redis_fail_closed`](Self::redis_fail_closed) makes them fail
-    /// instead. Keys are `{prefix}:{hash of the API key}:...` and expire on their own.
+    /// instead. Keys are `{prefix}:{digest}:...` (HMAC-SHA256 digests keyed by a key derived from
+    /// the API key: neither the key nor an `external_id` can be read from them) and expire on
+    /// their own.
     ///
     /// ```
     /// let client = deepidv::Client::builder()
@@ -320,6 +322,27 @@ impl ClientBuilder {
         self
     }
 
+    /// How long `create_once`'s fleet lock lasts unless its holder renews it; default twice
+    /// [`timeout`](Self::timeout), at least 30 s. The holder renews it every third of the lease
+    /// while its call runs, so a long call (retries, `Retry-After` waits) keeps it; a replica that
+    /// dies holding it blocks the others' `create_once` for that `external_id` at most this long.
+    /// A holder sends a create only while half a lease is left, so it must be at least twice the
+    /// attempt [`timeout`](Self::timeout) ([`build`](Self::build) fails otherwise).
+    ///
+    /// ```
+    /// let builder = deepidv::Client::builder()
+    ///     .redis("redis://127.0.0.1/")
+    ///     .redis_lock_lease(std::time::Duration::from_secs(90));
+    /// ```
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    pub fn redis_lock_lease(mut self, lease: Duration) -> Self {
+        if let Some(fleet) = &mut self.fleet {
+            fleet.lease = Some(lease);
+        }
+        self
+    }
+
     /// Checks the configuration and builds the parts of a client (`Client` is made from them by
     /// [`build`](Self::build), in `client.rs`, so that the imports point one way).
     pub(crate) fn into_parts(self) -> Result<ClientParts> {
@@ -359,17 +382,20 @@ impl ClientBuilder {
             (Limiter::local(self.rate_limit), Coordinator::default());
         #[cfg(feature = "redis")]
         if let Some(config) = self.fleet {
-            // The lock must outlast one create_once: its total timeout, or every attempt's
-            // timeout and the waits between them.
-            let attempts = self
-                .timeout
-                .saturating_mul(self.max_retries.saturating_add(1));
-            let lock_ttl = self
-                .total_timeout
-                .unwrap_or(attempts.saturating_add(Duration::from_secs(120)))
-                .saturating_add(Duration::from_secs(5))
-                .min(Duration::from_secs(24 * 3600));
-            let fleet = std::sync::Arc::new(crate::fleet::Fleet::new(config, &api_key, lock_ttl)?);
+            // create_once's lock is a lease its holder renews while the call runs; a holder
+            // sends only while half a lease is left, so half a lease must outlast one attempt.
+            let shortest = self.timeout.saturating_mul(2);
+            let lease = match config.lease {
+                Some(lease) if lease < shortest => {
+                    return Err(Error::config(format!(
+                        "redis_lock_lease ({lease:?}) must be at least twice the timeout ({shortest:?})"
+                    )));
+                }
+                Some(lease) => lease,
+                None => shortest.max(crate::fleet::MIN_LEASE),
+            }
+            .min(Duration::from_secs(24 * 3600));
+            let fleet = std::sync::Arc::new(crate::fleet::Fleet::new(config, &api_key, lease)?);
             limiter = limiter.shared(std::sync::Arc::clone(&fleet));
             coordinator = Coordinator::with_fleet(fleet);
         }

@@ -31,19 +31,29 @@
 //! # Security
 //!
 //! - The signature is a bearer secret: anyone who sees one delivery can forge the next. Serve the
-//!   endpoint over HTTPS only, never log the `deepidv-signature` header, and rotate the secret
-//!   (with [`Webhook::with_secrets`] accepting the old and the new one meanwhile) if it leaks.
+//!   endpoint over HTTPS only and never log the `deepidv-signature` header.
+//! - **If the secret leaks, replace it and never keep accepting it.** DeepIDV's docs say that
+//!   resetting a secret invalidates the old one at once, so there is nothing to wait for: reset it
+//!   in the console and deploy the new one alone. [`Webhook::with_secrets`] is for *planned*
+//!   rotations only (deploy the new secret beside the old, then reset), never for a leak.
+//! - An event's [`data`](WebhookEvent::data) is unauthenticated content: the signature proves
+//!   only that the sender knew the secret, not that the record is DeepIDV's. Before acting on a
+//!   decision (or anything that costs money or trust), read the session as DeepIDV has it now
+//!   with [`Sessions::retrieve_event_session`](crate::Sessions::retrieve_event_session), as
+//!   `crates/deepidv-examples/examples/webhook_receiver.rs` does.
 //! - Deliveries can repeat (DeepIDV retries on any non-2xx answer and after a 10 s timeout, and
 //!   a retried delivery may follow a successful one whose answer was lost). Handle them
 //!   idempotently: deduplicate by session id and event type, as DeepIDV's docs show.
 //! - Answer 2xx fast and do the work afterwards: a slow answer is retried.
-//! - A webhook says what happened; before acting on a decision when in doubt, read the session
-//!   itself with [`Sessions::retrieve`](crate::Sessions::retrieve).
+//! - DeepIDV documents no order of deliveries: a `session.status.verified` may arrive before the
+//!   `session.status.submitted` of the same session. Another reason to act on the retrieved
+//!   session rather than on the order of events.
 
 use std::fmt;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -69,6 +79,10 @@ pub const SIGNATURE_HEADER: &str = "deepidv-signature";
 /// The largest body [`Webhook::verify`] reads by default: 1 MiB, far above a session record.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
 /// Checks and reads webhook deliveries for one endpoint. Cheap to clone; share it.
 ///
 /// ```
@@ -77,7 +91,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// ```
 #[derive(Clone)]
 pub struct Webhook {
-    secrets: Vec<Box<[u8]>>,
+    /// SHA-256 digests of the secrets: comparing digests takes the same time whatever the
+    /// signature's length, so the time taken tells nothing about a secret's length either.
+    secrets: Vec<[u8; 32]>,
     max_body_bytes: usize,
 }
 
@@ -119,7 +135,7 @@ impl Webhook {
                 if let Some(problem) = text::secret_problem(&secret) {
                     return Err(Error::config(format!("a webhook signing secret {problem}")));
                 }
-                Ok(secret.into_bytes().into_boxed_slice())
+                Ok(sha256(secret.as_bytes()))
             })
             .collect::<Result<Vec<_>>>()?;
         if secrets.is_empty() {
@@ -176,12 +192,14 @@ impl Webhook {
         if signatures.next().is_some() {
             return Err(WebhookError::InvalidSignature);
         }
-        // Every secret is compared, so the time taken does not say which one matched.
+        // Every secret is compared, so the time taken does not say which one matched; digests
+        // of equal length are compared, so it does not say how long a secret is.
+        let signature = sha256(signature.as_bytes());
         let matches = self
             .secrets
             .iter()
             .fold(subtle::Choice::from(0), |found, secret| {
-                found | secret.as_ref().ct_eq(signature.as_bytes())
+                found | secret.ct_eq(&signature)
             });
         if !bool::from(matches) {
             return Err(WebhookError::InvalidSignature);
@@ -250,6 +268,25 @@ pub enum WebhookError {
         /// What is wrong, on one bounded line, without the body's values.
         message: String,
     },
+}
+
+impl crate::Sessions {
+    /// The session a webhook event is about, as DeepIDV has it now: one
+    /// [`retrieve`](crate::Sessions::retrieve) by the event's session id. An event's `data` is
+    /// partial and is content only the signing secret vouches for; act on this instead.
+    ///
+    /// ```no_run
+    /// # async fn run(sessions: deepidv::Sessions, event: deepidv::webhooks::WebhookEvent) -> deepidv::Result<()> {
+    /// let current = sessions.retrieve_event_session(&event).await?;
+    /// println!("{} is {}", current.session_record.id, current.session_record.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn retrieve_event_session(
+        &self,
+        event: &WebhookEvent,
+    ) -> Result<crate::SessionRetrieveResult> {
+        self.retrieve(&event.data.id).await
+    }
 }
 
 /// Reads a delivery's body, leaving out unreadable values.

@@ -34,7 +34,7 @@ impl InProcessLocks {
         let user = SlotUser::new(self, external_id);
         let guard = Arc::clone(&user.state).lock_owned().await;
         InProcessLock {
-            guard: Some(guard),
+            guard: Mutex::new(guard),
             _user: user,
         }
     }
@@ -83,21 +83,21 @@ impl Drop for SlotUser<'_> {
 /// The right to run the create for one `external_id`.
 pub(crate) struct InProcessLock<'a> {
     // Declared first, so dropped first: the next call gets the lock before this one counts out.
-    guard: Option<OwnedMutexGuard<Previous>>,
+    // In a `Mutex` so that recording needs no `&mut`: the fleet lock's renewal runs beside the
+    // call and borrows the same `CreateLock`.
+    guard: Mutex<OwnedMutexGuard<Previous>>,
     _user: SlotUser<'a>,
 }
 
 impl InProcessLock<'_> {
     /// What the calls before this one did.
     pub(crate) fn previous(&self) -> Previous {
-        self.guard.as_deref().cloned().unwrap_or_default()
+        lock(&self.guard).clone()
     }
 
     /// Records what this call did, for the calls waiting behind it.
-    pub(crate) fn record(&mut self, previous: Previous) {
-        if let Some(guard) = self.guard.as_deref_mut() {
-            *guard = previous;
-        }
+    pub(crate) fn record(&self, previous: Previous) {
+        **lock(&self.guard) = previous;
     }
 }
 

@@ -36,16 +36,20 @@ impl Coordinator {
     }
 
     /// Waits for this process's calls with `external_id`, then (fleet mode) for the other
-    /// replicas'. If Redis cannot be used, the call goes on with this process's single-flight
-    /// alone, or fails when the client is configured to fail closed.
+    /// replicas'. If Redis never answered this call, the call goes on with this process's
+    /// single-flight alone, or fails when the client is configured to fail closed; once another
+    /// replica was seen holding the lock, it never goes on alone (see `fleet/lock.rs`).
     pub(crate) async fn lock(&self, external_id: &str) -> Result<CreateLock<'_>> {
         let local = self.local.acquire(external_id).await;
         #[cfg(feature = "redis")]
         let fleet = match &self.fleet {
             Some(fleet) => match fleet.lock(external_id).await {
                 Ok(lock) => Some(lock),
-                Err(why) if fleet.fail_closed() => return Err(fleet.refusal(&why)),
-                Err(_) => None,
+                Err(crate::fleet::LockError::Unsettled(why)) => return Err(fleet.unsettled(&why)),
+                Err(crate::fleet::LockError::Unavailable(why)) if fleet.fail_closed() => {
+                    return Err(fleet.refusal(&why));
+                }
+                Err(crate::fleet::LockError::Unavailable(_)) => None,
             },
             None => None,
         };
@@ -66,6 +70,38 @@ pub(crate) struct CreateLock<'a> {
 }
 
 impl CreateLock<'_> {
+    /// Runs `work` holding the lock: in fleet mode its lease is renewed beside it for as long
+    /// as it runs.
+    pub(crate) async fn hold_during<T>(&self, work: impl Future<Output = T>) -> T {
+        #[cfg(feature = "redis")]
+        if let Some(lock) = &self.fleet {
+            use std::task::Poll;
+            let mut work = std::pin::pin!(work);
+            let mut keep = std::pin::pin!(lock.keep());
+            return std::future::poll_fn(|cx| {
+                if let Poll::Ready(outcome) = work.as_mut().poll(cx) {
+                    return Poll::Ready(outcome);
+                }
+                match keep.as_mut().poll(cx) {
+                    Poll::Ready(never) => match never {},
+                    Poll::Pending => Poll::Pending,
+                }
+            })
+            .await;
+        }
+        work.await
+    }
+
+    /// Whether a create may be sent now (fleet mode: the lease is still this call's and lasts
+    /// longer than an attempt); [`Error::Coordination`](crate::Error::Coordination) if not.
+    pub(crate) fn check(&self) -> Result<()> {
+        #[cfg(feature = "redis")]
+        if let Some(lock) = &self.fleet {
+            lock.check()?;
+        }
+        Ok(())
+    }
+
     /// What the calls before this one did: the fleet's record when there is one (it knows other
     /// replicas' calls), else this process's.
     pub(crate) async fn previous(&self) -> Previous {
@@ -80,10 +116,11 @@ impl CreateLock<'_> {
     }
 
     /// Records what this call did, for the calls waiting behind it, here and in the fleet.
-    pub(crate) async fn record(&mut self, previous: Previous) {
+    pub(crate) async fn record(&self, previous: Previous) {
         #[cfg(feature = "redis")]
         if let Some(lock) = &self.fleet {
-            // Fail-open: an unrecorded outcome only means a waiter looks the session up itself.
+            // Unrecorded (Redis did not answer, or the lease was lost): a waiter then finds no
+            // record and looks the session up itself before creating.
             let _ = lock.record(&previous).await;
         }
         self.local.record(previous);

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use super::{Fleet, connection::Unavailable};
+use super::{
+    Fleet,
+    connection::{Repeat, Unavailable},
+};
 use crate::RateLimit;
 
 /// Takes a turn (see the script's header).
@@ -43,8 +46,12 @@ impl Fleet {
 
     /// Hands back, in the background, the turn of a call cancelled while it waited.
     fn refund_later(&self, limit: RateLimit) {
-        self.connection
-            .script_later(REFUND, self.key("rate"), interval_micros(limit).to_string());
+        self.connection.script_later(
+            REFUND,
+            self.key("rate"),
+            interval_micros(limit).to_string(),
+            Repeat::Once,
+        );
     }
 }
 

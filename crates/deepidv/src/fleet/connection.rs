@@ -91,7 +91,10 @@ impl Connection {
                 Ok(value)
             }
             Ok(Err(e)) => {
-                if e.is_connection_refusal() || e.is_io_error() || e.is_timeout() {
+                // Only a Redis that cannot be reached is skipped for a moment: one slow reply
+                // (a pause during BGSAVE, an fsync, a failover) says nothing about the next one,
+                // and every other call must not give up on Redis because of it.
+                if e.is_connection_refusal() || (e.is_io_error() && !e.is_timeout()) {
                     *lock(&self.skip_until) = Some(Instant::now() + RECONNECT_AFTER);
                 }
                 Err(self.outage(e.to_string()))
@@ -113,11 +116,19 @@ impl Connection {
         Unavailable(why)
     }
 
-    /// Runs `script` on `key` with `arg` in the background, best effort: for the clean-up of a
-    /// cancelled call, which cannot await (a lost refund costs one turn; a lost release, the
-    /// lock's expiry).
-    pub(crate) fn script_later(&self, script: &'static str, key: String, arg: String) {
-        let (Some(mut connection), Ok(runtime)) = (
+    /// Runs `script` on `key` with `arg` in the background, for the clean-up of a call that
+    /// cannot await it (cancelled) or whose own attempt failed. [`Repeat::Once`] for a script
+    /// that must not run twice (a refund: a lost one costs one turn); [`Repeat::UntilDone`] for
+    /// an idempotent one (a compare-and-delete), tried again with a growing pause until Redis
+    /// answers or the time given has passed (the key has expired by then).
+    pub(crate) fn script_later(
+        &self,
+        script: &'static str,
+        key: String,
+        arg: String,
+        repeat: Repeat,
+    ) {
+        let (Some(connection), Ok(runtime)) = (
             self.manager.get().cloned(),
             tokio::runtime::Handle::try_current(),
         ) else {
@@ -125,14 +136,42 @@ impl Connection {
         };
         let timeout = self.timeout;
         runtime.spawn(async move {
-            let _ = tokio::time::timeout(
-                timeout,
-                redis::Script::new(script)
-                    .key(key)
-                    .arg(arg)
-                    .invoke_async::<i64>(&mut connection),
-            )
-            .await;
+            let started = Instant::now();
+            let mut pause = RETRY_PAUSE_FIRST;
+            loop {
+                let mut connection = connection.clone();
+                let answered = tokio::time::timeout(
+                    timeout,
+                    redis::Script::new(script)
+                        .key(&key)
+                        .arg(&arg)
+                        .invoke_async::<i64>(&mut connection),
+                )
+                .await
+                .is_ok_and(|outcome| outcome.is_ok());
+                match repeat {
+                    Repeat::UntilDone(within)
+                        if !answered && started.elapsed() + pause < within =>
+                    {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(RETRY_PAUSE_MAX);
+                    }
+                    _ => return,
+                }
+            }
         });
     }
 }
+
+/// How often [`Connection::script_later`] runs its script.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Repeat {
+    /// Once, answered or not.
+    Once,
+    /// Until Redis answers, for at most this long.
+    UntilDone(Duration),
+}
+
+/// The first and the longest pause between two tries of a background clean-up.
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(50);
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(2);

@@ -1,79 +1,258 @@
-//! The fleet's lock per `external_id` (`SET NX PX`, released only by its holder with a
-//! compare-and-delete script) and its short-lived record of what was done (a create that may have
-//! been sent, or the session created), so that a waiting replica returns the session instead of
-//! creating another, without a list call.
+//! The fleet's lock per `external_id`, a **lease**: taken with a token (`scripts/acquire.lua`),
+//! renewed by its holder for as long as its call runs (`scripts/renew.lua`, every third of the
+//! lease), released only by its holder (`scripts/release.lua`, compare-and-delete). Beside it, a
+//! short-lived record of what the holders did (a create that may have been sent, or the session
+//! created), written only while the writer still holds the lock (`scripts/record.lua`: fencing),
+//! so that a waiting replica returns the session instead of creating another, without a list call.
+//!
+//! The rules that keep one session per `external_id` when Redis stalls or a process dies:
+//! - a holder sends a create only while its lease is certain to last longer than the attempt
+//!   ([`FleetLock::check`]); if it cannot renew, it stops with `Error::Coordination`;
+//! - a waiter that has seen the lock held never falls back to the local path: it waits for the
+//!   lease to end or its deadline, or fails with `Error::Coordination`;
+//! - a token that may hold the lock without a call behind it (a `SET` whose answer was lost, a
+//!   release that failed, a cancelled call) is deleted in the background, retried until Redis
+//!   answers: compare-and-delete is idempotent.
 
-use std::time::Duration;
+use std::{
+    convert::Infallible,
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
-use redis::AsyncCommands;
+use tokio::time::Instant;
 
-use super::{Fleet, connection::Unavailable, digest};
-use crate::coordinator::previous::Previous;
+use super::{
+    Fleet,
+    connection::{Repeat, Unavailable},
+};
+use crate::{Error, coordinator::previous::Previous, sync::lock};
 
 /// How long a `create_once` record lives: long enough for every replica racing on one job.
 const RECORD_TTL: Duration = Duration::from_secs(600);
 /// How often a replica waiting for another's `create_once` looks again.
 const LOCK_POLL: Duration = Duration::from_millis(25);
+/// How soon a renewal that got no answer is tried again.
+const RENEW_RETRY: Duration = Duration::from_millis(100);
+const ACQUIRE: &str = include_str!("scripts/acquire.lua");
+const RENEW: &str = include_str!("scripts/renew.lua");
+const RECORD: &str = include_str!("scripts/record.lua");
 /// Deletes the lock only if this holder still holds it.
 const RELEASE: &str = include_str!("scripts/release.lua");
 
+/// Why the fleet's lock could not be taken.
+#[derive(Debug)]
+pub(crate) enum LockError {
+    /// Redis did not answer before anyone was seen holding the lock: the call may go on with
+    /// this process's single-flight (fail-open), unless the client fails closed.
+    Unavailable(Unavailable),
+    /// Another replica was seen holding the lock and Redis stopped answering for a whole lease
+    /// after that: going on could create a second session, so the call fails.
+    Unsettled(Unavailable),
+}
+
 impl Fleet {
-    /// Waits until no other replica runs `create_once` for `external_id`, then holds its lock.
-    pub(crate) async fn lock(&self, external_id: &str) -> Result<FleetLock<'_>, Unavailable> {
-        let id = digest(external_id);
-        let lock = self.key(&format!("once:{id}:lock"));
-        let record = self.key(&format!("once:{id}:flight"));
+    /// Waits until no other replica runs `create_once` for `external_id`, then holds its lease.
+    pub(crate) async fn lock(&self, external_id: &str) -> Result<FleetLock<'_>, LockError> {
+        // One hash tag for both keys: a Redis Cluster keeps them in one slot, as the scripts
+        // that touch both need.
+        let id = self.names.digest(external_id);
+        let lock_key = self.key(&format!("once:{{{id}}}:lock"));
+        let record = self.key(&format!("once:{{{id}}}:record"));
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let ttl = u64::try_from(self.lock_ttl.as_millis()).unwrap_or(u64::MAX);
+        let lease = millis(self.lease);
+        let mut orphan = Orphan {
+            fleet: self,
+            lock: &lock_key,
+            token: &token,
+            maybe_taken: false,
+        };
+        let mut last_seen_held: Option<Instant> = None;
         loop {
-            let (lock_key, value) = (lock.clone(), token.clone());
-            let taken: bool = self
+            let sent_at = Instant::now();
+            let (key, value) = (lock_key.clone(), token.clone());
+            let answer = self
                 .connection
                 .run(|mut connection| async move {
-                    let answer: Option<String> = redis::cmd("SET")
-                        .arg(&lock_key)
-                        .arg(&value)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(ttl)
-                        .query_async(&mut connection)
-                        .await?;
-                    Ok(answer.is_some())
+                    redis::Script::new(ACQUIRE)
+                        .key(key)
+                        .arg(value)
+                        .arg(lease)
+                        .invoke_async::<i64>(&mut connection)
+                        .await
                 })
-                .await?;
-            if taken {
-                return Ok(FleetLock {
-                    fleet: self,
-                    lock,
-                    record,
-                    token,
-                    released: false,
-                });
+                .await;
+            match answer {
+                Ok(1) => {
+                    orphan.maybe_taken = false;
+                    return Ok(FleetLock {
+                        fleet: self,
+                        lock: lock_key.clone(),
+                        record,
+                        token: token.clone(),
+                        valid_until: Mutex::new(sent_at + self.lease),
+                        lost: AtomicBool::new(false),
+                        released: false,
+                    });
+                }
+                Ok(_) => last_seen_held = Some(Instant::now()),
+                Err(why) => {
+                    // The script may have run and its answer been lost: this token may hold
+                    // the lock now, and `orphan` deletes it if this call does not go on to hold it.
+                    orphan.maybe_taken = true;
+                    match last_seen_held {
+                        None => return Err(LockError::Unavailable(why)),
+                        Some(seen) if seen.elapsed() >= self.lease => {
+                            return Err(LockError::Unsettled(why));
+                        }
+                        // Another replica holds it or held it moments ago: falling back to the
+                        // local path now could create beside it. Keep waiting.
+                        Some(_) => {}
+                    }
+                }
             }
             tokio::time::sleep(LOCK_POLL).await;
         }
     }
+
+    /// The error of a call that could not be sure it alone creates.
+    pub(crate) fn unsettled(&self, why: &Unavailable) -> Error {
+        Error::Coordination {
+            message: format!(
+                "another replica holds create_once's lock for this external_id and Redis stopped \
+                 answering ({why}); nothing was sent, to never create beside it"
+            ),
+        }
+    }
 }
 
-/// The fleet-wide right to run the create for one `external_id`.
+/// A token that may hold a lock without a call behind it; dropped while `maybe_taken`, it
+/// deletes the lock in the background if the token holds it.
+struct Orphan<'a> {
+    fleet: &'a Fleet,
+    lock: &'a str,
+    token: &'a str,
+    maybe_taken: bool,
+}
+
+impl Drop for Orphan<'_> {
+    fn drop(&mut self) {
+        if self.maybe_taken {
+            self.fleet
+                .release_later(self.lock.to_owned(), self.token.to_owned());
+        }
+    }
+}
+
+impl Fleet {
+    /// Deletes `lock` if `token` holds it, in the background, retried until Redis answers (or
+    /// the lease has surely ended).
+    fn release_later(&self, lock: String, token: String) {
+        self.connection
+            .script_later(RELEASE, lock, token, Repeat::UntilDone(self.lease));
+    }
+}
+
+/// The fleet-wide right to run the create for one `external_id`, for as long as the lease is
+/// renewed.
 pub(crate) struct FleetLock<'a> {
     fleet: &'a Fleet,
     lock: String,
     record: String,
     token: String,
+    /// Until when the lease certainly lasts: the last renewal's send time plus the lease.
+    valid_until: Mutex<Instant>,
+    /// Another holder has the lock (a renewal found it gone or someone else's).
+    lost: AtomicBool,
     released: bool,
 }
 
 impl FleetLock<'_> {
+    /// Whether a create may be sent now: the lock is still this call's, and its lease lasts
+    /// longer than an attempt can (half the lease, which is at least twice the attempt timeout)
+    /// even if no renewal succeeds from now on.
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.lost.load(Ordering::Relaxed) {
+            return Err(Error::Coordination {
+                message: "create_once's lock for this external_id was lost to another replica \
+                          (its lease ran out); nothing more is sent"
+                    .to_owned(),
+            });
+        }
+        let remaining = lock(&self.valid_until).saturating_duration_since(Instant::now());
+        if remaining < self.fleet.lease / 2 {
+            return Err(Error::Coordination {
+                message: format!(
+                    "create_once's lock for this external_id could not be renewed (Redis did not \
+                     answer; {} ms of the lease left); nothing more is sent",
+                    remaining.as_millis()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Renews the lease every third of it for as long as it is polled (run it beside the call
+    /// that holds the lock). Never ends: when the lock is lost it stops renewing and
+    /// [`check`](Self::check) refuses from then on.
+    pub(crate) async fn keep(&self) -> Infallible {
+        let lease = millis(self.fleet.lease);
+        let mut next = Instant::now() + self.fleet.lease / 3;
+        loop {
+            tokio::time::sleep_until(next).await;
+            let sent_at = Instant::now();
+            let (key, token) = (self.lock.clone(), self.token.clone());
+            let answer = self
+                .fleet
+                .connection
+                .run(|mut connection| async move {
+                    redis::Script::new(RENEW)
+                        .key(key)
+                        .arg(token)
+                        .arg(lease)
+                        .invoke_async::<i64>(&mut connection)
+                        .await
+                })
+                .await;
+            match answer {
+                Ok(1) => {
+                    *lock(&self.valid_until) = sent_at + self.fleet.lease;
+                    next = sent_at + self.fleet.lease / 3;
+                }
+                Ok(_) => {
+                    self.lost.store(true, Ordering::Relaxed);
+                    tracing::warn!(
+                        "create_once's fleet lock was lost (its lease ran out before it could be \
+                         renewed): the call sends no further create"
+                    );
+                    return std::future::pending().await;
+                }
+                Err(_) => next = Instant::now() + RENEW_RETRY,
+            }
+        }
+    }
+
     /// What the replicas before this one did.
     pub(crate) async fn previous(&self) -> Result<Previous, Unavailable> {
         let record = self.record.clone();
         let value: Option<String> = self
             .fleet
             .connection
-            .run(|mut connection| async move { connection.get(record).await })
+            .run(|mut connection| async move {
+                redis::cmd("GET")
+                    .arg(record)
+                    .query_async(&mut connection)
+                    .await
+            })
             .await?;
-        Ok(match value.as_deref() {
+        // `{holder's token}|{what it did}`.
+        let done = value
+            .as_deref()
+            .map(|value| value.split_once('|').map_or(value, |(_, done)| done));
+        Ok(match done {
             Some("maybe") => Previous::MaybeSent,
             Some(text) => match text.strip_prefix("created:") {
                 Some(id) if !id.is_empty() => Previous::Created(id.to_owned()),
@@ -83,51 +262,67 @@ impl FleetLock<'_> {
         })
     }
 
-    /// Records what this call did, for the replicas waiting behind it.
-    pub(crate) async fn record(&self, previous: &Previous) -> Result<(), Unavailable> {
-        let record = self.record.clone();
-        let ttl = u64::try_from(RECORD_TTL.as_millis()).unwrap_or(u64::MAX);
+    /// Records what this call did, for the replicas waiting behind it; only while this call
+    /// still holds the lock (`false`: it does not any more, and nothing was written).
+    pub(crate) async fn record(&self, previous: &Previous) -> Result<bool, Unavailable> {
         let value = match previous {
-            Previous::Nothing => None,
-            Previous::MaybeSent => Some("maybe".to_owned()),
-            Previous::Created(id) => Some(format!("created:{id}")),
+            // Nothing is worth recording: a waiter that finds no record looks for itself.
+            Previous::Nothing => return Ok(true),
+            Previous::MaybeSent => "maybe".to_owned(),
+            Previous::Created(id) => format!("created:{id}"),
         };
-        self.fleet
+        let (lock_key, record, token) =
+            (self.lock.clone(), self.record.clone(), self.token.clone());
+        let written: i64 = self
+            .fleet
             .connection
             .run(|mut connection| async move {
-                match value {
-                    Some(value) => connection.pset_ex::<_, _, ()>(record, value, ttl).await,
-                    None => connection.del::<_, ()>(record).await,
-                }
+                redis::Script::new(RECORD)
+                    .key(lock_key)
+                    .key(record)
+                    .arg(token)
+                    .arg(value)
+                    .arg(millis(RECORD_TTL))
+                    .invoke_async(&mut connection)
+                    .await
             })
-            .await
+            .await?;
+        Ok(written == 1)
     }
 
-    /// Releases the lock (only if this call still holds it).
+    /// Releases the lock (only if this call still holds it); a release Redis does not answer is
+    /// tried again in the background.
     pub(crate) async fn release(mut self) {
         self.released = true;
-        let (lock, token) = (self.lock.clone(), self.token.clone());
-        let _ = self
+        let (lock_key, token) = (self.lock.clone(), self.token.clone());
+        let answered = self
             .fleet
             .connection
             .run(|mut connection| async move {
                 redis::Script::new(RELEASE)
-                    .key(lock)
+                    .key(lock_key)
                     .arg(token)
                     .invoke_async::<i64>(&mut connection)
                     .await
             })
             .await;
+        if answered.is_err() {
+            self.fleet
+                .release_later(self.lock.clone(), self.token.clone());
+        }
     }
 }
 
 impl Drop for FleetLock<'_> {
     fn drop(&mut self) {
         if !self.released {
-            // A cancelled call: release in the background; the lock's expiry is the backstop.
+            // A cancelled call: release in the background.
             self.fleet
-                .connection
-                .script_later(RELEASE, self.lock.clone(), self.token.clone());
+                .release_later(self.lock.clone(), self.token.clone());
         }
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -2,10 +2,12 @@
 //! shares one rate-limit bucket and one `create_once` per `external_id`, across processes.
 //!
 //! - `bucket.rs`: the shared rate-limit bucket (a GCRA on Redis's clock, `scripts/reserve.lua`).
-//! - `lock.rs`: `create_once`'s lock per `external_id` and its record of what was done.
+//! - `lock.rs`: `create_once`'s lock per `external_id`, a lease its holder renews, and its
+//!   record of what was done.
 //! - `connection.rs`: the connection, every operation's timeout, and outages.
-//! - Keys are `{prefix}:{hash of the API key}:...` (never the key, never an `external_id` in
-//!   clear), and every one expires on its own.
+//! - `keys.rs`: key names, `{prefix}:{keyed digest}:...`: HMAC-SHA256 digests keyed by a key
+//!   derived from the API key, never the key or an `external_id` in clear. Every key expires on
+//!   its own.
 //! - Every Redis operation has a short timeout. When Redis is unreachable or slow the client
 //!   falls back to its own bucket and its in-process single-flight (fail-open; one WARN per
 //!   outage, one INFO when Redis answers again), or, with `redis_fail_closed(true)`, fails the
@@ -13,18 +15,24 @@
 
 mod bucket;
 mod connection;
+mod keys;
 mod lock;
 
 use std::{fmt, time::Duration};
 
 pub(crate) use bucket::SharedTurn;
 use connection::{Connection, Unavailable};
-pub(crate) use lock::FleetLock;
+use keys::KeyNames;
+pub(crate) use lock::{FleetLock, LockError};
 
 use crate::{Error, text};
 
 /// How long each Redis operation may take by default.
 pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// The shortest lease of `create_once`'s lock: a process that dies holding it blocks the other
+/// replicas' `create_once` for that `external_id` at most this long (or twice the attempt
+/// timeout, if longer).
+pub(crate) const MIN_LEASE: Duration = Duration::from_secs(30);
 /// The key prefix by default.
 pub const DEFAULT_REDIS_PREFIX: &str = "deepidv";
 
@@ -35,6 +43,8 @@ pub(crate) struct FleetConfig {
     pub(crate) prefix: String,
     pub(crate) timeout: Duration,
     pub(crate) fail_closed: bool,
+    /// `create_once`'s lock lease, when not the default.
+    pub(crate) lease: Option<Duration>,
 }
 
 impl FleetConfig {
@@ -45,6 +55,7 @@ impl FleetConfig {
             prefix: DEFAULT_REDIS_PREFIX.to_owned(),
             timeout: DEFAULT_REDIS_TIMEOUT,
             fail_closed: false,
+            lease: None,
         }
     }
 }
@@ -52,9 +63,10 @@ impl FleetConfig {
 /// The shared state of one client's fleet mode.
 pub(crate) struct Fleet {
     connection: Connection,
-    namespace: String,
+    names: KeyNames,
     fail_closed: bool,
-    lock_ttl: Duration,
+    /// How long `create_once`'s lock lasts unless its holder renews it.
+    lease: Duration,
     /// The reservation script, hashed once (it is sent by hash, `EVALSHA`).
     reserve_script: redis::Script,
 }
@@ -62,7 +74,7 @@ pub(crate) struct Fleet {
 impl fmt::Debug for Fleet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Fleet")
-            .field("namespace", &self.namespace)
+            .field("namespace", &self.names.namespace())
             .field("timeout", &self.connection.timeout())
             .field("fail_closed", &self.fail_closed)
             .finish_non_exhaustive()
@@ -70,12 +82,9 @@ impl fmt::Debug for Fleet {
 }
 
 impl Fleet {
-    /// Checks the configuration; connects on first use. `lock_ttl` must outlast one call.
-    pub(crate) fn new(
-        config: FleetConfig,
-        api_key: &str,
-        lock_ttl: Duration,
-    ) -> Result<Self, Error> {
+    /// Checks the configuration; connects on first use. `lease` must be at least twice one
+    /// attempt's timeout (a holder sends only while half a lease is left).
+    pub(crate) fn new(config: FleetConfig, api_key: &str, lease: Duration) -> Result<Self, Error> {
         // A secret in the wrong slot must not reach a message, a key name or `Debug`.
         if text::looks_like_secret(&config.url) || config.url.contains(api_key) {
             return Err(Error::config(
@@ -103,9 +112,10 @@ impl Fleet {
         }
         Ok(Self {
             connection: Connection::new(client, config.timeout, config.fail_closed),
-            namespace: format!("{}:{}", config.prefix, digest(api_key)),
+            names: KeyNames::new(&config.prefix, api_key)
+                .map_err(|_| Error::config("the API key cannot key fleet mode's digests"))?,
             fail_closed: config.fail_closed,
-            lock_ttl,
+            lease,
             reserve_script: redis::Script::new(bucket::RESERVE),
         })
     }
@@ -123,15 +133,8 @@ impl Fleet {
     }
 
     fn key(&self, suffix: &str) -> String {
-        format!("{}:{suffix}", self.namespace)
+        self.names.key(suffix)
     }
-}
-
-/// A short hex digest: keys name a hash, never the API key or an applicant's reference.
-fn digest(text: &str) -> String {
-    let mut hex = sha1_smol::Sha1::from(text).digest().to_string();
-    hex.truncate(20);
-    hex
 }
 
 #[cfg(test)]
@@ -146,6 +149,7 @@ mod tests {
                 prefix: "deepidv".into(),
                 timeout: DEFAULT_REDIS_TIMEOUT,
                 fail_closed: false,
+                lease: None,
             },
             "sk_live_secret_key",
             Duration::from_secs(60),
@@ -156,8 +160,6 @@ mod tests {
             key.starts_with("deepidv:") && !key.contains("sk_live"),
             "{key}"
         );
-        assert_eq!(digest("sk_live_secret_key").len(), 20);
-        assert_ne!(digest("a"), digest("b"));
     }
 
     #[test]
@@ -167,6 +169,7 @@ mod tests {
             prefix: prefix.into(),
             timeout: DEFAULT_REDIS_TIMEOUT,
             fail_closed: false,
+            lease: None,
         };
         for (url, prefix) in [
             ("http://x", "deepidv"),

@@ -46,6 +46,14 @@ pub(crate) struct History {
     pub(crate) ambiguous: bool,
 }
 
+/// Asked before every attempt whether it may be sent (`create_once` asks its coordinator).
+pub(crate) type MaySend<'a> = &'a (dyn Fn() -> Result<()> + Sync);
+
+/// Every attempt may be sent: the [`MaySend`] of calls that answer to nobody else.
+pub(crate) fn always() -> Result<()> {
+    Ok(())
+}
+
 /// Executes calls: every clone of a client shares one.
 pub(crate) struct Pipeline {
     transport: Transport,
@@ -103,15 +111,19 @@ impl Pipeline {
         F: FnMut(&'a deepidv_raw::Client) -> Fut,
         Fut: Future<Output = RawOutcome<T>>,
     {
-        self.send_tracked(operation, deadline, attempt).await.0
+        self.send_tracked(operation, deadline, &always, attempt)
+            .await
+            .0
     }
 
-    /// [`send`](Self::send), also telling what happened on the way. The call runs in its own
-    /// `tracing` span.
+    /// [`send`](Self::send), also telling what happened on the way, and asking `may_send`
+    /// before every attempt (after its turn came): its error ends the call, with nothing more
+    /// sent. The call runs in its own `tracing` span.
     pub(crate) async fn send_tracked<'a, T, F, Fut>(
         &'a self,
         operation: Operation,
         deadline: Deadline,
+        may_send: MaySend<'_>,
         attempt: F,
     ) -> (Result<Decoded<T>>, History)
     where
@@ -122,7 +134,7 @@ impl Pipeline {
         let span = logging::call_span(operation);
         let started = Instant::now();
         let (outcome, history) = self
-            .attempts(operation, deadline, attempt, &span)
+            .attempts(operation, deadline, may_send, attempt, &span)
             .instrument(span.clone())
             .await;
         span.record("duration_ms", started.elapsed().as_millis() as u64);
@@ -137,6 +149,7 @@ impl Pipeline {
         &'a self,
         operation: Operation,
         deadline: Deadline,
+        may_send: MaySend<'_>,
         mut attempt: F,
         span: &tracing::Span,
     ) -> (Result<Decoded<T>>, History)
@@ -153,6 +166,9 @@ impl Pipeline {
                 .wait_turn(operation, deadline, history.ambiguous)
                 .await
             {
+                return (Err(error), history);
+            }
+            if let Err(error) = may_send() {
                 return (Err(error), history);
             }
             history.attempts += 1;

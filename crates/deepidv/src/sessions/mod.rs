@@ -17,7 +17,7 @@ use crate::{
     coordinator::Coordinator,
     endpoint::Operation,
     model::{Decoded, SessionCreateResult, SessionRetrieveResult},
-    pipeline::{Deadline, History, Pipeline},
+    pipeline::{Deadline, History, MaySend, Pipeline, always},
     validate,
 };
 
@@ -77,19 +77,22 @@ impl Sessions {
         validate::create_input(&input)?;
         let body = input.to_wire()?;
         self.pipeline.log_request(&body);
-        let (outcome, _) = self.send_create(&body, self.pipeline.deadline()).await;
+        let (outcome, _) = self
+            .send_create(&body, self.pipeline.deadline(), &always)
+            .await;
         outcome.map(SessionCreateResult::from)
     }
 
-    /// Sends one create (with the retries a create allows): the one place a create request is
-    /// built.
+    /// Sends one create (with the retries a create allows), each attempt only if `may_send`
+    /// allows it: the one place a create request is built.
     async fn send_create(
         &self,
         body: &types::CreateSessionRequest,
         deadline: Deadline,
+        may_send: MaySend<'_>,
     ) -> (Result<Decoded<types::CreateSessionResponse>>, History) {
         self.pipeline
-            .send_tracked(Operation::CreateSession, deadline, |raw| {
+            .send_tracked(Operation::CreateSession, deadline, may_send, |raw| {
                 raw.create_session().body(body.clone()).send()
             })
             .await
@@ -152,7 +155,7 @@ impl Sessions {
         let deadline = self.pipeline.deadline();
         let (outcome, history) = self
             .pipeline
-            .send_tracked(Operation::UpdateSessionStatus, deadline, |raw| {
+            .send_tracked(Operation::UpdateSessionStatus, deadline, &always, |raw| {
                 raw.update_session_status()
                     .id(session_id)
                     .body(body.clone())

@@ -44,11 +44,17 @@ async fn a_create_that_never_happened_is_sent_again() {
     assert_eq!(mock.session_count(), 1);
     assert_eq!(mock.invites().len(), 2);
     assert_eq!(sent(&mock, Operation::CreateSession), 2);
-    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert_eq!(
+        sent(&mock, Operation::ListSessions),
+        2,
+        "the look before creating, and the lookup after the lost attempt"
+    );
 }
 
+/// A clean create costs one look first: a list filtered by the `external_id`, one row, sent
+/// before the create.
 #[tokio::test]
-async fn a_clean_create_needs_no_lookup() {
+async fn a_clean_create_looks_once_first() {
     let mock = MockServer::start().await;
     let sessions = builder(&mock).build().unwrap().sessions();
     let outcome = within(sessions.create_once(applicant("once-3")))
@@ -58,7 +64,71 @@ async fn a_clean_create_needs_no_lookup() {
         panic!()
     };
     assert_eq!(created.external_id.as_deref(), Some("once-3"));
-    assert_eq!(sent(&mock, Operation::ListSessions), 0);
+    let requests = mock.requests();
+    let operations: Vec<_> = requests.iter().map(|r| r.operation).collect();
+    assert_eq!(
+        operations,
+        [
+            Some(Operation::ListSessions),
+            Some(Operation::CreateSession)
+        ]
+    );
+    let query = requests[0].query.as_deref().unwrap_or_default();
+    assert!(
+        query.contains("external_id=once-3") && query.contains("limit=1"),
+        "{query}"
+    );
+}
+
+/// The defect of a worker restarted by an at-least-once job queue: a create sent by a process
+/// that then died. A new client (no memory shared with the first) finds the session and creates
+/// nothing.
+#[tokio::test]
+async fn a_restarted_worker_finds_the_session_and_creates_nothing() {
+    let mock = MockServer::start().await;
+    let first = builder(&mock).build().unwrap().sessions();
+    // The first process sends the create (the mock makes the session, then holds the answer's
+    // body back) and dies before reading the answer.
+    mock.inject(
+        Fault::slow_body(std::time::Duration::from_millis(500)).on(Operation::CreateSession),
+    );
+    let died = tokio::time::timeout(
+        std::time::Duration::from_millis(250),
+        first.create_once(applicant("restart-1")),
+    )
+    .await;
+    assert!(died.is_err(), "the first call was cut off");
+    drop(first);
+    assert_eq!(mock.session_count(), 1, "the lost create made the session");
+
+    let restarted = builder(&mock).build().unwrap().sessions();
+    let outcome = within(restarted.create_once(applicant("restart-1")))
+        .await
+        .unwrap();
+
+    assert!(
+        matches!(&outcome, CreateOutcome::Existing(found) if found.external_id.as_deref() == Some("restart-1")),
+        "{outcome:?}"
+    );
+    assert_eq!(mock.session_count(), 1, "one session");
+    assert_eq!(mock.invites().len(), 2, "one set of invitations");
+    assert_eq!(sent(&mock, Operation::CreateSession), 1, "no second create");
+}
+
+/// A look before the create that fails returns its error, and nothing is created.
+#[tokio::test]
+async fn a_failed_look_before_creating_sends_no_create() {
+    let mock = MockServer::start().await;
+    mock.inject(Fault::status(403).on(Operation::ListSessions));
+    let sessions = builder(&mock).build().unwrap().sessions();
+
+    let e = within(sessions.create_once(applicant("look-1")))
+        .await
+        .unwrap_err();
+
+    assert_eq!(e.status(), Some(403), "{e:?}");
+    assert_eq!(sent(&mock, Operation::CreateSession), 0);
+    assert_eq!(mock.session_count(), 0);
 }
 
 #[tokio::test]
@@ -219,6 +289,8 @@ async fn a_failing_reconciliation_read_returns_the_refusal() {
 async fn a_failed_lookup_returns_the_creates_error() {
     let mock = MockServer::start().await;
     mock.inject(Fault::status(503).on(Operation::CreateSession));
+    // The look before creating is answered; every lookup after the create fails.
+    mock.inject(Fault::delay(std::time::Duration::ZERO).on(Operation::ListSessions));
     mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
     let sessions = builder(&mock).build().unwrap().sessions();
 
@@ -229,8 +301,8 @@ async fn a_failed_lookup_returns_the_creates_error() {
     assert_eq!(e.status(), Some(503), "{e:?}");
     assert!(!e.is_retryable(), "an ambiguous create is not retryable");
     assert_eq!(sent(&mock, Operation::CreateSession), 1);
-    // The lookup is a read: retried like one (1 + 3), then given up.
-    assert_eq!(sent(&mock, Operation::ListSessions), 4);
+    // The look first, then the lookup, a read: retried like one (1 + 3), then given up.
+    assert_eq!(sent(&mock, Operation::ListSessions), 1 + 4);
 }
 
 /// Every ambiguous failure leads to a lookup: a 5xx, a timeout after sending, a 200 whose
@@ -260,7 +332,11 @@ async fn ambiguous_failures_are_looked_up() {
             matches!(outcome, CreateOutcome::Created(_)),
             "{n}: {outcome:?}"
         );
-        assert_eq!(sent(&mock, Operation::ListSessions), 1, "{n}: one lookup");
+        assert_eq!(
+            sent(&mock, Operation::ListSessions),
+            2,
+            "{n}: the look first, one lookup"
+        );
         assert_eq!(sent(&mock, Operation::CreateSession), 2, "{n}");
         assert_eq!(mock.session_count(), 1, "{n}");
     }
@@ -280,11 +356,12 @@ async fn ambiguous_failures_are_looked_up() {
     };
     assert_eq!(existing.external_id.as_deref(), Some("ambiguous-slow"));
     assert_eq!(sent(&mock, Operation::CreateSession), 1);
-    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert_eq!(sent(&mock, Operation::ListSessions), 2);
     assert_eq!(mock.session_count(), 1);
 }
 
-/// A 4xx says the create was refused: no lookup, no second create.
+/// A 4xx says the create was refused: no lookup after it (only the look before), no second
+/// create.
 #[tokio::test]
 async fn a_refused_create_is_not_looked_up() {
     for status in [400, 401, 402, 403, 404, 409, 422] {
@@ -300,15 +377,15 @@ async fn a_refused_create_is_not_looked_up() {
         assert_eq!(sent(&mock, Operation::CreateSession), 1, "{status}");
         assert_eq!(
             sent(&mock, Operation::ListSessions),
-            0,
-            "{status}: no lookup"
+            1,
+            "{status}: no lookup after the create"
         );
     }
 }
 
-/// Several sessions with one `external_id`: the lookup takes the newest (the list is newest
-/// first, `created_at` then insertion order), so a lost create is found as the session it made,
-/// and a create that never happened is taken for the newest older one (the documented caveat).
+/// Several sessions with one `external_id`: the look takes the newest (the list is newest
+/// first, `created_at` then insertion order) and nothing is created (the documented caveat: an
+/// older session with the same reference is taken for this one).
 #[tokio::test]
 async fn the_newest_session_with_the_external_id_is_the_one_found() {
     let mock = MockServer::start().await;
@@ -319,7 +396,6 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
         mock.advance_time(chrono::Duration::hours(1));
     }
 
-    mock.inject(Fault::drop_connection().on(Operation::CreateSession));
     let outcome = within(sessions.create_once(applicant("dup-1")))
         .await
         .unwrap();
@@ -328,23 +404,7 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
     };
     assert_eq!(found.id, older[2], "the newest of the older sessions");
     assert_eq!(mock.session_count(), 3);
-
-    // A fresh client: the single-flight record of the first call is gone.
-    let sessions = builder(&mock).build().unwrap().sessions();
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
-    let outcome = within(sessions.create_once(applicant("dup-1")))
-        .await
-        .unwrap();
-    let CreateOutcome::Existing(found) = outcome else {
-        panic!("{outcome:?}")
-    };
-    let made = mock.invites().last().unwrap().session_id.clone();
-    assert!(!older.contains(&made));
-    assert_eq!(
-        found.id, made,
-        "the session the lost create made, the newest"
-    );
-    assert_eq!(mock.session_count(), 4);
+    assert_eq!(sent(&mock, Operation::CreateSession), 3, "no fourth create");
 }
 
 /// Two lost attempts in a row, then a refusal: still reconciled (the uncertainty of the first is
@@ -391,7 +451,7 @@ async fn create_once_waits_before_it_looks() {
     let took = started.elapsed();
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
-    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert_eq!(sent(&mock, Operation::ListSessions), 2);
     assert!(
         took >= std::time::Duration::from_millis(300),
         "looked after {took:?}"
@@ -420,7 +480,7 @@ async fn each_lookup_waits_twice_as_long_as_the_last() {
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
     assert_eq!(sent(&mock, Operation::CreateSession), 4);
-    assert_eq!(sent(&mock, Operation::ListSessions), 3);
+    assert_eq!(sent(&mock, Operation::ListSessions), 1 + 3);
     // 150 + 300 + 600 ms; three equal waits would be 450 ms.
     assert!(
         took >= std::time::Duration::from_millis(1050),

@@ -1,5 +1,8 @@
 -- Hands back a turn that was never used: moves the theoretical arrival time in KEYS[1] back by
 -- ARGV[1] microseconds (the interval between turns).
+-- Effects replication: replicas and AOF replay apply the write, not a second reading of TIME
+-- (the default from Redis 5; needed before, a no-op after).
+redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]))

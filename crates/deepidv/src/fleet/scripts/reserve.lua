@@ -2,6 +2,9 @@
 -- microseconds on Redis's clock). ARGV: the interval between turns (us), the burst, the longest
 -- wait the caller accepts (us, -1 for any). Returns the microseconds to wait, or -1 - wait when the
 -- wait would exceed the longest accepted (then nothing is reserved).
+-- Effects replication: replicas and AOF replay apply the write, not a second reading of TIME
+-- (the default from Redis 5; needed before, a no-op after).
+redis.replicate_commands()
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
