@@ -5,6 +5,7 @@
 
 #[path = "../support/captured_logs.rs"]
 mod captured_logs;
+mod lease;
 mod redis_server;
 
 use std::{
