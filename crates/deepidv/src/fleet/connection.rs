@@ -116,17 +116,16 @@ impl Connection {
         Unavailable(why)
     }
 
-    /// Runs `script` on `key` with `arg` in the background, for the clean-up of a call that
-    /// cannot await it (cancelled) or whose own attempt failed. [`Repeat::Once`] for a script
-    /// that must not run twice (a refund: a lost one costs one turn); [`Repeat::UntilDone`] for
-    /// an idempotent one (a compare-and-delete), tried again with a growing pause until Redis
-    /// answers or the time given has passed (the key has expired by then).
+    /// Runs `script` on `keys` with `arg` in the background, for the clean-up of a call that
+    /// cannot await it (cancelled) or whose own attempt got no answer. The script must be
+    /// idempotent (a compare-and-delete, a refund by reservation): it is tried again with a
+    /// growing pause until Redis answers or `within` has passed (the keys have expired by then).
     pub(crate) fn script_later(
         &self,
         script: &'static str,
-        key: String,
+        keys: Vec<String>,
         arg: String,
-        repeat: Repeat,
+        within: Duration,
     ) {
         let (Some(connection), Ok(runtime)) = (
             self.manager.get().cloned(),
@@ -135,41 +134,29 @@ impl Connection {
             return;
         };
         let timeout = self.timeout;
+        let script = redis::Script::new(script);
         runtime.spawn(async move {
             let started = Instant::now();
             let mut pause = RETRY_PAUSE_FIRST;
             loop {
                 let mut connection = connection.clone();
-                let answered = tokio::time::timeout(
-                    timeout,
-                    redis::Script::new(script)
-                        .key(&key)
-                        .arg(&arg)
-                        .invoke_async::<i64>(&mut connection),
-                )
-                .await
-                .is_ok_and(|outcome| outcome.is_ok());
-                match repeat {
-                    Repeat::UntilDone(within)
-                        if !answered && started.elapsed() + pause < within =>
-                    {
-                        tokio::time::sleep(pause).await;
-                        pause = (pause * 2).min(RETRY_PAUSE_MAX);
-                    }
-                    _ => return,
+                let mut invocation = script.prepare_invoke();
+                for key in &keys {
+                    invocation.key(key);
                 }
+                invocation.arg(&arg);
+                let answered =
+                    tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
+                        .await
+                        .is_ok_and(|outcome| outcome.is_ok());
+                if answered || started.elapsed() + pause >= within {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(RETRY_PAUSE_MAX);
             }
         });
     }
-}
-
-/// How often [`Connection::script_later`] runs its script.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Repeat {
-    /// Once, answered or not.
-    Once,
-    /// Until Redis answers, for at most this long.
-    UntilDone(Duration),
 }
 
 /// The first and the longest pause between two tries of a background clean-up.

@@ -25,10 +25,7 @@ use std::{
 
 use tokio::time::Instant;
 
-use super::{
-    Fleet,
-    connection::{Repeat, Unavailable},
-};
+use super::{Fleet, connection::Unavailable};
 use crate::{Error, coordinator::previous::Previous, sync::lock};
 
 /// How long a `create_once` record lives: long enough for every replica racing on one job.
@@ -152,7 +149,7 @@ impl Fleet {
     /// the lease has surely ended).
     fn release_later(&self, lock: String, token: String) {
         self.connection
-            .script_later(RELEASE, lock, token, Repeat::UntilDone(self.lease));
+            .script_later(RELEASE, vec![lock], token, self.lease);
     }
 }
 

@@ -20,7 +20,6 @@ mod lock;
 
 use std::{fmt, time::Duration};
 
-pub(crate) use bucket::SharedTurn;
 use connection::{Connection, Unavailable};
 use keys::KeyNames;
 pub(crate) use lock::{FleetLock, LockError};

@@ -54,8 +54,7 @@ impl Limiter {
         #[cfg(feature = "redis")]
         if let Some(fleet) = &self.shared {
             match fleet.reserve(bucket.limit(), deadline.remaining()).await {
-                Ok(Some(wait)) => {
-                    let turn = crate::fleet::SharedTurn::new(fleet, bucket.limit());
+                Ok(Some((wait, turn))) => {
                     if !wait.is_zero() {
                         tokio::time::sleep(wait).await;
                     }

@@ -5,7 +5,6 @@
 
 #[path = "../support/captured_logs.rs"]
 mod captured_logs;
-mod lease;
 mod redis_server;
 
 use std::{
@@ -547,17 +546,6 @@ async fn a_shared_turn_past_the_total_timeout_fails_the_call_at_once() {
     assert_eq!(mock.requests().len(), 1, "the second call sent nothing");
 }
 
-/// The keys matching `pattern` in `redis`.
-fn keys(redis: &RedisServer, pattern: &str) -> Vec<String> {
-    match redis.command(&["KEYS", pattern]).unwrap() {
-        redis::Value::Array(found) => found
-            .into_iter()
-            .map(|key| redis::from_redis_value(key).unwrap())
-            .collect(),
-        other => panic!("{other:?}"),
-    }
-}
-
 /// How many requests for `operation` the mock received.
 fn sent(mock: &MockServer, operation: Operation) -> usize {
     mock.requests()
@@ -588,7 +576,7 @@ async fn a_later_replica_retrieves_the_recorded_session_and_no_lock_is_left() {
     let CreateOutcome::Created(created) = a.create_once(applicant("later-1")).await.unwrap() else {
         panic!("the first call creates")
     };
-    assert_eq!(keys(&redis, "deepidv:*:lock"), Vec::<String>::new());
+    assert_eq!(redis.keys("deepidv:*:lock"), Vec::<String>::new());
 
     let outcome = b.create_once(applicant("later-1")).await.unwrap();
     let CreateOutcome::Existing(existing) = outcome else {
@@ -602,7 +590,7 @@ async fn a_later_replica_retrieves_the_recorded_session_and_no_lock_is_left() {
         "only the first call's look"
     );
 
-    let records = keys(&redis, "deepidv:*:record");
+    let records = redis.keys("deepidv:*:record");
     assert_eq!(records.len(), 1, "{records:?}");
     redis.command(&["SET", &records[0], "created:"]).unwrap();
     let outcome = b.create_once(applicant("later-1")).await.unwrap();
@@ -659,7 +647,7 @@ async fn a_cancelled_wait_hands_its_shared_turn_back() {
         .list(SessionListParams::new().limit(1))
         .await
         .unwrap();
-    let rate = keys(&redis, "deepidv:*:rate");
+    let rate = redis.keys("deepidv:*:rate");
     assert_eq!(rate.len(), 1, "{rate:?}");
     // The bucket's next free time (a number of microseconds), while the key lives.
     let next_free = || -> Option<String> {

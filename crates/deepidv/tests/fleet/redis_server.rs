@@ -100,6 +100,21 @@ impl RedisServer {
         redis::cmd("PING").query::<String>(&mut connection).is_ok()
     }
 
+    /// The keys matching `pattern`.
+    #[allow(
+        dead_code,
+        reason = "each test binary that includes this file uses what it needs"
+    )]
+    pub fn keys(&self, pattern: &str) -> Vec<String> {
+        match self.command(&["KEYS", pattern]).unwrap() {
+            redis::Value::Array(found) => found
+                .into_iter()
+                .map(|key| redis::from_redis_value(key).unwrap())
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Runs one command (for `DEBUG SLEEP`, `KEYS`, ...) on its own connection.
     pub fn command(&self, args: &[&str]) -> redis::RedisResult<redis::Value> {
         let client = redis::Client::open(self.url())?;

@@ -1,13 +1,30 @@
 //! `create_once`'s fleet lock as a lease, against a real redis-server: renewed while its call
 //! runs, given up before the next attempt when it cannot be renewed, never abandoned by a waiter
-//! that saw it held, never left behind under a token nobody holds, and fenced.
+//! that saw it held, never left behind under a token nobody holds, and fenced; and the shared
+//! bucket through Redis stalls. A binary of its own: its stalls log outages, which the `fleet`
+//! binary's log-counting tests must not see.
+
+#[path = "../fleet/redis_server.rs"]
+mod redis_server;
 
 use std::time::{Duration, Instant};
 
-use deepidv::{CreateOutcome, Error, Sessions};
+use deepidv::{CreateOutcome, Error, SessionCreateInput, Sessions};
 use deepidv_mock::{Fault, MockServer, Operation};
+use redis_server::RedisServer;
 
-use super::{applicant, keys, redis_server::RedisServer, sent};
+fn applicant(external_id: &str) -> SessionCreateInput {
+    SessionCreateInput::new("Jane", "Smith", "jane@example.com", "+14165557890")
+        .external_id(external_id)
+}
+
+/// How many requests for `operation` the mock received.
+fn sent(mock: &MockServer, operation: Operation) -> usize {
+    mock.requests()
+        .iter()
+        .filter(|r| r.operation == Some(operation))
+        .count()
+}
 
 /// A replica with `timeout` per attempt, 3 retries, and `lease`.
 fn leased(mock: &MockServer, redis: &RedisServer, timeout: Duration, lease: Duration) -> Sessions {
@@ -57,7 +74,7 @@ async fn a_call_longer_than_the_lease_keeps_its_lock() {
     let second = tokio::spawn(async move { b.create_once(applicant("lease-1")).await });
     // Past the first lease: the lock is still there, renewed.
     tokio::time::sleep(lease + Duration::from_millis(500)).await;
-    let lock = keys(&redis, "deepidv:*:lock");
+    let lock = redis.keys("deepidv:*:lock");
     assert_eq!(lock.len(), 1, "the lock outlived its first lease: {lock:?}");
 
     let first = tokio::time::timeout(Duration::from_secs(30), first)
@@ -209,7 +226,7 @@ async fn a_lock_whose_answer_was_lost_is_deleted_in_the_background() {
         "{next:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert_eq!(keys(&redis, "deepidv:*:lock"), Vec::<String>::new());
+    assert_eq!(redis.keys("deepidv:*:lock"), Vec::<String>::new());
     assert_eq!(mock.session_count(), 2, "warm-up and orphan-1");
 }
 
@@ -232,9 +249,9 @@ async fn a_holder_that_lost_its_lock_cannot_overwrite_the_record() {
 
     let call = tokio::spawn(async move { a.create_once(applicant("fence-1")).await });
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let lock = keys(&redis, "deepidv:*:lock");
+    let lock = redis.keys("deepidv:*:lock");
     assert_eq!(lock.len(), 1, "{lock:?}");
-    let record = keys(&redis, "deepidv:*:record");
+    let record = redis.keys("deepidv:*:record");
     assert_eq!(record.len(), 1, "{record:?}");
     let get = |key: &str| -> Option<String> {
         redis::from_redis_value(redis.command(&["GET", key]).unwrap()).unwrap()
@@ -284,7 +301,7 @@ async fn one_slow_reply_does_not_make_the_next_call_skip_redis() {
         .sessions();
     let list = || sessions.list(deepidv::SessionListParams::new().limit(1));
     list().await.unwrap();
-    let rate = keys(&redis, "deepidv:*:rate");
+    let rate = redis.keys("deepidv:*:rate");
     assert_eq!(rate.len(), 1, "{rate:?}");
     let next_free = || -> Option<String> {
         redis::from_redis_value(redis.command(&["GET", &rate[0]]).unwrap()).unwrap()
@@ -301,4 +318,52 @@ async fn one_slow_reply_does_not_make_the_next_call_skip_redis() {
         before,
         "the call after the slow reply used Redis"
     );
+}
+
+/// A reservation whose answer was lost (the client gave up after `redis_timeout`; Redis ran it
+/// when the pause ended) is handed back: the bucket's next free time returns to what it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reservation_whose_answer_was_lost_is_handed_back() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    let sessions = deepidv::testing::builder()
+        .base_url(mock.url())
+        .api_key(mock.api_key())
+        .rate_limit(Some(deepidv::RateLimit::per_second(1).burst(1)))
+        .redis(redis.url())
+        .redis_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap()
+        .sessions();
+    let list = || sessions.list(deepidv::SessionListParams::new().limit(1));
+    list().await.unwrap();
+    let rate = redis.keys("deepidv:*:rate");
+    assert_eq!(rate.len(), 1, "{rate:?}");
+    let next_free = || -> Option<String> {
+        redis::from_redis_value(redis.command(&["GET", &rate[0]]).unwrap()).unwrap()
+    };
+    let before = next_free();
+    assert!(before.is_some());
+
+    pause(&redis, Duration::from_millis(300));
+    // Its reservation waits in Redis; the call goes on with its own bucket.
+    tokio::time::timeout(Duration::from_secs(10), list())
+        .await
+        .unwrap()
+        .unwrap();
+
+    let started = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if started.elapsed() > Duration::from_millis(400) && next_free() == before {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the lost reservation was not handed back: {:?} != {before:?}",
+            next_free()
+        );
+    }
 }
