@@ -4,8 +4,11 @@
 //! value), and kept raw in the result's `unreadable` list, so nothing the server sent is lost.
 //!
 //! The typed decode runs first, as generated. Only when it fails is the body parsed into a
-//! `serde_json::Value` and decoded again, each time removing the value the decoder stopped at,
-//! until the rest decodes or an identifying field is the one at fault.
+//! `serde_json::Value` and decoded again, each time removing the value the decoder stopped at
+//! (and, for a JSON type the field refuses, every value of that type at the same place in the
+//! other rows), until the rest decodes or an identifying field is the one at fault. The passes
+//! are bounded ([`MAX_PASSES`], whatever the body holds) and stop at the call's deadline; the
+//! pipeline runs large bodies on a blocking thread, so the decode never stalls the runtime.
 
 use std::{
     collections::HashMap,
@@ -66,7 +69,7 @@ impl ResponseShape {
 }
 
 /// One step of a path into a JSON value.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Segment {
     Key(String),
     Index(usize),
@@ -94,13 +97,27 @@ impl fmt::Display for JsonPath<'_> {
     }
 }
 
+/// How much decoding one lenient decode may do, in passes over the body: every pass decodes the
+/// whole body once, and each pass after the first leaves out one unreadable value (or, for a
+/// value whose JSON type the field refuses, every value of that type at the same place in every
+/// row). A body that needs more passes fails as unreadable: the work is bounded by the body, not
+/// by what it contains.
+pub(crate) const MAX_PASSES: usize = 8;
+/// Bodies shorter than this get the passes this size would get: a small record may lose a few
+/// unrelated values without failing.
+const MIN_BUDGET_BYTES: usize = 512 * 1024;
+
+/// When a lenient decode must stop: the call's deadline, if it has one.
+pub(crate) type StopAt = Option<std::time::Instant>;
+
 /// Decodes `body` as `T` after the typed decode failed with `first_error`, leaving out values of
-/// unexpected types outside the identifying fields of `shape`.
+/// unexpected types outside the identifying fields of `shape`; stops at `stop_at`.
 pub(crate) fn bytes_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
     shape: ResponseShape,
     body: &[u8],
     first_error: &serde_json::Error,
+    stop_at: StopAt,
 ) -> Result<Decoded<T>, Error> {
     let Ok(value) = serde_json::from_slice::<Value>(body) else {
         return Err(Error::undecodable(
@@ -108,28 +125,41 @@ pub(crate) fn bytes_leaving_out_unreadable<T: DeserializeOwned>(
             format!("the body is not JSON: {}", first_error),
         ));
     };
-    value_leaving_out_unreadable(operation, shape, value)
+    value_leaving_out_unreadable(operation, shape, value, body.len(), stop_at)
 }
 
-/// Decodes `value` as `T`, leaving out values of unexpected types outside the identifying fields
-/// of `shape`.
+/// Decodes `value` (`size` bytes as sent) as `T`, leaving out values of unexpected types outside
+/// the identifying fields of `shape`, in at most a bounded number of passes; stops at `stop_at`.
+/// What was left out is logged once, as one WARN with the paths (never the values).
 pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
     operation: Operation,
     shape: ResponseShape,
     mut value: Value,
+    size: usize,
+    stop_at: StopAt,
 ) -> Result<Decoded<T>, Error> {
     // Logged as the operation, or as a webhook delivery.
     let source = match shape {
         ResponseShape::Event => "webhook",
         _ => operation.as_str(),
     };
+    let budget = size.max(MIN_BUDGET_BYTES).saturating_mul(MAX_PASSES);
+    let mut spent = 0_usize;
     let mut unreadable = Vec::new();
     // Array elements removed so far, by the (original) path of their array: later errors in the
     // same array report shifted indices, and the caller must see the indices of the body it got.
     let mut removed_elements: HashMap<String, Vec<usize>> = HashMap::new();
     loop {
+        if stop_at.is_some_and(|at| std::time::Instant::now() >= at) {
+            return Err(Error::undecodable(
+                operation,
+                "decoding stopped at the call's deadline",
+            ));
+        }
+        spent = spent.saturating_add(size.max(1));
         let error = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(typed) => {
+                warn_once(source, &unreadable);
                 return Ok(Decoded {
                     value: typed,
                     unreadable,
@@ -137,10 +167,14 @@ pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
             }
             Err(error) => error,
         };
-        if unreadable.len() >= MAX_REMOVALS {
+        if spent > budget {
             return Err(Error::undecodable(
                 operation,
-                format!("more than {MAX_REMOVALS} values do not fit the contract"),
+                format!(
+                    "too many values do not fit the contract to leave them out in {MAX_PASSES} \
+                     passes ({} left out so far)",
+                    unreadable.len()
+                ),
             ));
         }
         let message = error.inner().to_string();
@@ -150,34 +184,160 @@ pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
         }
         // The innermost value that can be removed: a hand-written type may report a key its
         // input spells differently (meta_data's snake_case), and then the whole value goes.
-        let removed = loop {
+        let mut innermost = true;
+        let kind = loop {
             if shape.is_identifying(&path) {
                 return Err(unfit(operation, &path, &message));
             }
-            let session_id = shape.session_id(&value, &path);
-            if let Some(raw) = remove(&mut value, &path) {
-                break (raw, session_id);
+            if let Some(found) = at(&value, &path).filter(|_| !path.is_empty()) {
+                break JsonKind::of(found);
             }
+            innermost = false;
             if path.pop().is_none() {
                 // Nothing was left to remove: the body as a whole is at fault.
                 return Err(unfit(operation, &[], &message));
             }
         };
-        let (raw, session_id) = removed;
-        let path = as_sent(&path, &mut removed_elements);
+        // A JSON type the field refuses is refused wherever that field is: every value of that
+        // type at the same place in the other rows goes in this pass too.
+        let mut batch = if innermost && message.starts_with("invalid type") {
+            let mut alike = Vec::new();
+            same_place(&value, &path, &mut Vec::new(), kind, &mut alike);
+            alike.retain(|other| !shape.is_identifying(other));
+            alike
+        } else {
+            Vec::new()
+        };
+        if !batch.contains(&path) {
+            batch.push(path);
+        }
+        if unreadable.len() + batch.len() > MAX_REMOVALS {
+            return Err(Error::undecodable(
+                operation,
+                format!("more than {MAX_REMOVALS} values do not fit the contract"),
+            ));
+        }
+        // Removed last first, so that removing an array element shifts none of the others;
+        // reported in the body's order.
+        batch.sort_unstable_by(|a, b| b.cmp(a));
         let expected = expectation(&message);
-        tracing::warn!(
-            operation = source,
-            path = %path,
-            expected = %expected,
-            "a value of an unexpected type was decoded as absent; it is kept in `unreadable`"
-        );
-        unreadable.push(Unreadable {
-            session_id,
-            path,
-            expected,
-            value: raw,
-        });
+        let mut pass = Vec::with_capacity(batch.len());
+        for path in batch {
+            let session_id = shape.session_id(&value, &path);
+            if let Some(raw) = remove(&mut value, &path) {
+                pass.push(Unreadable {
+                    session_id,
+                    path: as_sent(&path, &mut removed_elements),
+                    expected: expected.clone(),
+                    value: raw,
+                });
+            }
+        }
+        if pass.is_empty() {
+            // Cannot happen (the value was found above); never loop on it.
+            return Err(unfit(operation, &[], &message));
+        }
+        unreadable.extend(pass.into_iter().rev());
+    }
+}
+
+/// One WARN for everything a response lost: how many values, and where (never the values).
+fn warn_once(source: &str, unreadable: &[Unreadable]) {
+    const SHOWN: usize = 10;
+    let Some(first) = unreadable.first() else {
+        return;
+    };
+    let mut paths = String::new();
+    for (n, lost) in unreadable.iter().take(SHOWN).enumerate() {
+        if n > 0 {
+            paths.push_str(", ");
+        }
+        paths.push_str(&lost.path);
+    }
+    if unreadable.len() > SHOWN {
+        let _ = write!(paths, " and {} more", unreadable.len() - SHOWN);
+    }
+    tracing::warn!(
+        operation = source,
+        count = unreadable.len(),
+        paths = %paths,
+        expected = %first.expected,
+        "values of unexpected types were decoded as absent; they are kept in `unreadable`"
+    );
+}
+
+/// The JSON type of a value, as the decoder's type errors tell them apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum JsonKind {
+    Null,
+    Bool,
+    Integer,
+    Float,
+    String,
+    Array,
+    Object,
+}
+
+impl JsonKind {
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::Null => JsonKind::Null,
+            Value::Bool(_) => JsonKind::Bool,
+            Value::Number(n) if n.is_f64() => JsonKind::Float,
+            Value::Number(_) => JsonKind::Integer,
+            Value::String(_) => JsonKind::String,
+            Value::Array(_) => JsonKind::Array,
+            Value::Object(_) => JsonKind::Object,
+        }
+    }
+}
+
+/// The value at `path`, if there is one.
+fn at<'a>(value: &'a Value, path: &[Segment]) -> Option<&'a Value> {
+    path.iter()
+        .try_fold(value, |value, segment| match (segment, value) {
+            (Segment::Key(key), Value::Object(map)) => map.get(key).or_else(|| {
+                // meta_data reports its keys camelCased; the body may spell them in snake_case.
+                map.iter()
+                    .find(|(candidate, _)| same_words(candidate, key))
+                    .map(|(_, found)| found)
+            }),
+            (Segment::Index(i), Value::Array(items)) => items.get(*i),
+            _ => None,
+        })
+}
+
+/// Collects into `found` the paths of the values of `kind` at the place `pattern` names, in every
+/// element of every array on the way (`pattern`'s indices are read as "any").
+fn same_place(
+    value: &Value,
+    pattern: &[Segment],
+    prefix: &mut Vec<Segment>,
+    kind: JsonKind,
+    found: &mut Vec<Vec<Segment>>,
+) {
+    let Some((first, rest)) = pattern.split_first() else {
+        if JsonKind::of(value) == kind {
+            found.push(prefix.clone());
+        }
+        return;
+    };
+    match (first, value) {
+        (Segment::Key(key), Value::Object(map)) => {
+            if let Some(member) = map.get(key) {
+                prefix.push(first.clone());
+                same_place(member, rest, prefix, kind, found);
+                prefix.pop();
+            }
+        }
+        (Segment::Index(_), Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                prefix.push(Segment::Index(i));
+                same_place(item, rest, prefix, kind, found);
+                prefix.pop();
+            }
+        }
+        _ => {}
     }
 }
 
@@ -298,6 +458,7 @@ mod tests {
             ResponseShape::Record,
             &bytes,
             &first,
+            None,
         )
     }
 
@@ -415,6 +576,7 @@ mod tests {
             ResponseShape::Page,
             &bytes,
             &first,
+            None,
         )
         .unwrap();
         assert_eq!(decoded.value.sessions.len(), 2);
@@ -442,7 +604,8 @@ mod tests {
                     Operation::ListSessions,
                     ResponseShape::Page,
                     &bytes,
-                    &first
+                    &first,
+                    None
                 )
                 .is_err(),
                 "{bad}"
@@ -455,7 +618,13 @@ mod tests {
 
     /// Decodes `body` as `T`.
     fn outcome<T: DeserializeOwned>(shape: ResponseShape, body: &Value) -> Outcome {
-        match value_leaving_out_unreadable::<T>(Operation::RetrieveSession, shape, body.clone()) {
+        match value_leaving_out_unreadable::<T>(
+            Operation::RetrieveSession,
+            shape,
+            body.clone(),
+            0,
+            None,
+        ) {
             Ok(decoded) => Ok(decoded.unreadable.into_iter().map(|u| u.path).collect()),
             Err(Error::Decode { message, .. }) => Err(message),
             Err(other) => panic!("{body}: not a decode error: {other:?}"),

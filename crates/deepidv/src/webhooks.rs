@@ -293,6 +293,7 @@ impl crate::Sessions {
 fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
     // The operation only labels errors; webhook errors keep just their message.
     let operation = Operation::RetrieveSession;
+    let size = body.len();
     let mut value: Value = serde_json::from_slice(body)
         .map_err(|e| Error::undecodable(operation, format!("not JSON: {e}")))?;
     // `data` as the retrieve envelope: use the record inside.
@@ -308,6 +309,8 @@ fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
         operation,
         ResponseShape::Event,
         value,
+        size,
+        None,
     )?;
     Ok(WebhookEvent {
         event_type: decoded.value.type_,

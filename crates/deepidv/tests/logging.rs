@@ -113,7 +113,9 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
         "request_id=\"req-flow-503\"",
         "outcome=\"not_found\"",
         "WARN",
-        "path=$.session_record.analysis_data.faceliveness_score",
+        // One WARN per response: how many, where, and what was expected.
+        "count=1",
+        "paths=$.session_record.analysis_data.faceliveness_score",
         "expected=f64",
     ] {
         assert!(
@@ -124,7 +126,7 @@ async fn logs_carry_spans_and_retries_but_no_secrets_or_personal_data() {
     assert!(!plain.contains(" body="), "bodies are off by default");
     let webhook = plain
         .lines()
-        .find(|line| line.contains("path=$.data.analysis_data.faceliveness_score"))
+        .find(|line| line.contains("paths=$.data.analysis_data.faceliveness_score"))
         .unwrap_or_else(|| panic!("no WARN for the webhook's unreadable value in:\n{plain}"));
     assert!(
         webhook.contains(" WARN ") && webhook.contains("operation=\"webhook\""),

@@ -108,7 +108,7 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_call_sees_what_the_earlier_did_and_the_entry_goes_when_nobody_waits() {
         let locks = Arc::new(InProcessLocks::default());
-        let mut first = locks.acquire("job-1").await;
+        let first = locks.acquire("job-1").await;
         assert_eq!(first.previous(), Previous::Nothing);
         let second = {
             let locks = Arc::clone(&locks);
@@ -149,7 +149,7 @@ mod tests {
     #[tokio::test]
     async fn cancelled_waiters_leave_nothing_behind() {
         let locks = Arc::new(InProcessLocks::default());
-        let mut first = locks.acquire("job-1").await;
+        let first = locks.acquire("job-1").await;
         // Thousands of calls give up while they wait (a timeout, a dropped handler), for this id
         // and for ids nobody holds.
         for i in 0..5_000 {

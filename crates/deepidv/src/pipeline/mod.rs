@@ -46,6 +46,51 @@ pub(crate) struct History {
     pub(crate) ambiguous: bool,
 }
 
+/// Bodies larger than this are decoded leniently on a blocking thread, where the work (bounded by
+/// `decode::MAX_PASSES` passes over the body) cannot stall the runtime's other tasks.
+const DECODE_ON_BLOCKING_THREAD_ABOVE: usize = 64 * 1024;
+
+/// Decodes a 2xx body the generated types refused, leaving out unreadable values, within
+/// `deadline` (past it: [`Error::Timeout`]; the request was answered, so it counts as sent).
+async fn decode_leniently<T>(
+    operation: Operation,
+    deadline: Deadline,
+    body: bytes::Bytes,
+    first_error: serde_json::Error,
+) -> Result<Decoded<T>>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let stop_at = deadline.at().map(Instant::into_std);
+    let shape = operation.endpoint().shape;
+    let large = body.len() > DECODE_ON_BLOCKING_THREAD_ABOVE;
+    let decode = move || {
+        decode::bytes_leaving_out_unreadable::<T>(operation, shape, &body, &first_error, stop_at)
+    };
+    let outcome = if large {
+        let decoding = async {
+            tokio::task::spawn_blocking(decode)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::undecodable(
+                        operation,
+                        "decoding the body stopped unexpectedly",
+                    ))
+                })
+        };
+        // The deadline ends the wait; the decode itself stops at its next pass.
+        deadline.run(operation, true, decoding).await
+    } else {
+        decode()
+    };
+    match outcome {
+        Err(Error::Decode { .. }) if deadline.at().is_some_and(|at| Instant::now() >= at) => {
+            Err(deadline.passed(operation, true))
+        }
+        outcome => outcome,
+    }
+}
+
 /// Asked before every attempt whether it may be sent (`create_once` asks its coordinator).
 pub(crate) type MaySend<'a> = &'a (dyn Fn() -> Result<()> + Sync);
 
@@ -107,7 +152,7 @@ impl Pipeline {
         attempt: F,
     ) -> Result<Decoded<T>>
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
         F: FnMut(&'a deepidv_raw::Client) -> Fut,
         Fut: Future<Output = RawOutcome<T>>,
     {
@@ -127,7 +172,7 @@ impl Pipeline {
         attempt: F,
     ) -> (Result<Decoded<T>>, History)
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
         F: FnMut(&'a deepidv_raw::Client) -> Fut,
         Fut: Future<Output = RawOutcome<T>>,
     {
@@ -154,7 +199,7 @@ impl Pipeline {
         span: &tracing::Span,
     ) -> (Result<Decoded<T>>, History)
     where
-        T: serde::Serialize + serde::de::DeserializeOwned,
+        T: serde::Serialize + serde::de::DeserializeOwned + Send + 'static,
         F: FnMut(&'a deepidv_raw::Client) -> Fut,
         Fut: Future<Output = RawOutcome<T>>,
     {
@@ -188,12 +233,7 @@ impl Pipeline {
                 // A 2xx whose body the generated types refuse: decode it again, leaving out values
                 // of unexpected types outside the identifying fields.
                 Ok(Err(progenitor_client::Error::InvalidResponsePayload(body, first_error))) => {
-                    match decode::bytes_leaving_out_unreadable::<T>(
-                        operation,
-                        operation.endpoint().shape,
-                        &body,
-                        &first_error,
-                    ) {
+                    match decode_leniently::<T>(operation, deadline, body, first_error).await {
                         Ok(decoded) => {
                             self.log_response(&decoded.value);
                             return (Ok(decoded), history);

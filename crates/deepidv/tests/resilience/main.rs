@@ -4,6 +4,7 @@
 mod at_most_once;
 mod fault_matrix;
 mod hardening;
+mod hostile_bodies;
 mod limits;
 mod load;
 
