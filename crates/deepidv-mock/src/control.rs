@@ -48,7 +48,7 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Fault, FaultKind, Operation, SeedSessions, limits, state::Shared, store::ApplicantStep,
+    Fault, FaultKind, MockOperation, SeedSessions, limits, state::Shared, store::ApplicantStep,
 };
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -78,7 +78,7 @@ fn refused(message: impl Into<String>) -> Response {
 }
 
 async fn index() -> Json<Value> {
-    let operations: Vec<Value> = Operation::ALL
+    let operations: Vec<Value> = MockOperation::ALL
         .iter()
         .map(|operation| json!({"name": operation.as_str(), "rust": format!("{operation:?}")}))
         .collect();
@@ -291,8 +291,8 @@ fn fault(fields: &Map<String, Value>) -> Result<Fault, String> {
     let kind = fault_kind(kind)?;
     let operation = match text(fields, "operation")?.as_deref() {
         None => None,
-        Some(name) => Some(Operation::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+        Some(name) => Some(MockOperation::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = MockOperation::ALL.iter().map(|o| o.as_str()).collect();
             format!(
                 "operation must be one of {} (or as Rust writes them, CreateSession, ...), not {name:?}",
                 names.join(", ")

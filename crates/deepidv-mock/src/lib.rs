@@ -12,7 +12,7 @@
 //! // Point any client at it:
 //! println!("{} with key {}", mock.url(), mock.api_key());
 //! // Make the next create fail with 429, then succeed:
-//! mock.inject(deepidv_mock::Fault::status(429).on(deepidv_mock::Operation::CreateSession).times(1));
+//! mock.inject(deepidv_mock::Fault::status(429).on(deepidv_mock::MockOperation::CreateSession).times(1));
 //! // ... run the code under test ...
 //! assert!(mock.invites().len() <= 2, "one session, at most one email and one SMS");
 //! # }
@@ -183,6 +183,6 @@ mod webhook;
 
 pub use builder::{ApiKey, MockBuilder};
 pub use fault::{Fault, FaultKind};
-pub use model::{Channel, Invite, Operation, RecordedRequest, SeedSessions};
+pub use model::{Channel, Invite, MockOperation, RecordedRequest, SeedSessions};
 pub use server::{MockError, MockServer};
 pub use webhook::{WebhookDelivery, WebhookEvent};

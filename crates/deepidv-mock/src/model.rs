@@ -4,11 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-/// One of the four operations of the sessions API.
+/// One of the four operations of the sessions API, as the mock's faults and journal name them.
+///
+/// Named apart from the facade's `deepidv::Operation` (the same four operations, on the client's
+/// side) so that a test using both crates needs no renaming import.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
-pub enum Operation {
+pub enum MockOperation {
     /// `POST /v1/sessions`.
     CreateSession,
     /// `GET /v1/sessions/{id}`.
@@ -19,27 +22,27 @@ pub enum Operation {
     UpdateSessionStatus,
 }
 
-impl Operation {
+impl MockOperation {
     /// Every operation, in the API reference's order.
-    pub const ALL: [Operation; 4] = [
-        Operation::CreateSession,
-        Operation::RetrieveSession,
-        Operation::ListSessions,
-        Operation::UpdateSessionStatus,
+    pub const ALL: [MockOperation; 4] = [
+        MockOperation::CreateSession,
+        MockOperation::RetrieveSession,
+        MockOperation::ListSessions,
+        MockOperation::UpdateSessionStatus,
     ];
 
     /// The operation's id in the API reference (`createSession`), as the journal and the control
     /// API write it.
     ///
     /// ```
-    /// assert_eq!(deepidv_mock::Operation::CreateSession.as_str(), "createSession");
+    /// assert_eq!(deepidv_mock::MockOperation::CreateSession.as_str(), "createSession");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
-            Operation::CreateSession => "createSession",
-            Operation::RetrieveSession => "retrieveSession",
-            Operation::ListSessions => "listSessions",
-            Operation::UpdateSessionStatus => "updateSessionStatus",
+            MockOperation::CreateSession => "createSession",
+            MockOperation::RetrieveSession => "retrieveSession",
+            MockOperation::ListSessions => "listSessions",
+            MockOperation::UpdateSessionStatus => "updateSessionStatus",
         }
     }
 
@@ -47,12 +50,12 @@ impl Operation {
     /// does (`CreateSession`).
     ///
     /// ```
-    /// use deepidv_mock::Operation;
-    /// assert_eq!(Operation::from_name("CreateSession"), Some(Operation::CreateSession));
-    /// assert_eq!(Operation::from_name("listSessions"), Some(Operation::ListSessions));
+    /// use deepidv_mock::MockOperation;
+    /// assert_eq!(MockOperation::from_name("CreateSession"), Some(MockOperation::CreateSession));
+    /// assert_eq!(MockOperation::from_name("listSessions"), Some(MockOperation::ListSessions));
     /// ```
-    pub fn from_name(name: &str) -> Option<Operation> {
-        Operation::ALL
+    pub fn from_name(name: &str) -> Option<MockOperation> {
+        MockOperation::ALL
             .into_iter()
             .find(|operation| operation.as_str().eq_ignore_ascii_case(name))
     }
@@ -69,7 +72,7 @@ pub struct RecordedRequest {
     /// The query string, if any.
     pub query: Option<String>,
     /// The operation the method and path name, if any.
-    pub operation: Option<Operation>,
+    pub operation: Option<MockOperation>,
     /// Request headers; the `x-api-key` value is replaced by `[redacted]`.
     pub headers: Vec<(String, String)>,
     /// The body as text.
