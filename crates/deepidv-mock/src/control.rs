@@ -10,7 +10,7 @@
 //! | `GET /__mock/webhooks` | the webhook delivery journal, one entry per attempt ([`WebhookDelivery`](crate::WebhookDelivery)) |
 //! | `POST /__mock/faults` | add a fault: `{"kind": {"type": "status", "status": 429}, "operation": "createSession", "remaining": 2}` |
 //! | `DELETE /__mock/faults` | remove every fault |
-//! | `POST /__mock/seed` | `{"count": 100, "status": "VERIFIED", "workflow_id": "…", "external_id_prefix": "…", "owner_key": "…", "spacing_millis": 1000}` |
+//! | `POST /__mock/seed` | `{"count": 100, "status": "VERIFIED", "workflow_id": "…", "external_id_prefix": "…", "owner_key": "…", "spacing_millis": 1000, "with_results": true}`; `with_results` (default true) gives finished sessions results, as [`SeedSessions::with_results`](crate::SeedSessions::with_results) |
 //! | `POST /__mock/sessions/{id}/submit` (`fail`, `expire`) | move a session through the applicant's flow |
 //! | `POST /__mock/clock/advance` | `{"seconds": 3600}` |
 //! | `POST /__mock/keys/{key}/no-funds` | `{"enabled": true}` |
@@ -24,6 +24,7 @@
 //! | `seconds` | integer, −3,155,760,000 to 3,155,760,000 (100 years), and the clock must stay within 1970-01-01T00:00:00.000Z to 9998-12-31T23:59:59.999Z |
 //! | `count` | integer, 0 to 100,000 |
 //! | `spacing_millis` | integer, 0 to 86,400,000 (one day) |
+//! | `with_results` | `true` or `false` (default `true`) |
 //! | `kind.status` | integer, 100 to 599 |
 //! | `kind.millis` (`delay`, `slow_body`) | integer, 0 to 3,600,000 (one hour) |
 //! | `kind.bytes` (`oversized`) | integer, 0 to 268,435,456 (256 MiB) |
@@ -105,7 +106,7 @@ async fn index() -> Json<Value> {
         "webhooks": "GET /__mock/webhooks",
         "add_fault": "POST /__mock/faults {kind: {type: status|delay|slow_body|drop_connection|drop_mid_body|oversized|process_then_drop, ...}, operation?, remaining?, probability?}",
         "clear_faults": "DELETE /__mock/faults",
-        "seed": "POST /__mock/seed {count, status?, workflow_id?, external_id_prefix?, owner_key?, spacing_millis?}",
+        "seed": "POST /__mock/seed {count, status?, workflow_id?, external_id_prefix?, owner_key?, spacing_millis?, with_results?}",
         "applicant": "POST /__mock/sessions/{id}/submit|fail|expire",
         "clock": "POST /__mock/clock/advance {seconds}",
         "no_funds": "POST /__mock/keys/{key}/no-funds {enabled}",
@@ -170,6 +171,7 @@ async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             external_id_prefix: text(&fields, "external_id_prefix")?,
             owner_key: text(&fields, "owner_key")?,
             spacing: spacing_millis.map(|millis| Duration::from_millis(millis.unsigned_abs())),
+            results: boolean(&fields, "with_results")?,
         };
         let count = usize::try_from(count).map_err(|e| format!("count: {e}"))?;
         Ok((count, options))
@@ -279,6 +281,15 @@ fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Strin
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
         Some(other) => Err(format!("{name} must be a string, not {other}")),
+    }
+}
+
+/// Field `name`, a boolean, if present and not null.
+fn boolean(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>, String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(on)) => Ok(Some(*on)),
+        Some(other) => Err(format!("{name} must be true or false, not {other}")),
     }
 }
 

@@ -171,6 +171,7 @@ mod fault;
 mod fault_layer;
 mod journal;
 pub mod limits;
+mod mock_session;
 mod model;
 mod rate_limit;
 mod scenario;
@@ -183,6 +184,7 @@ mod webhook;
 
 pub use builder::{ApiKey, MockBuilder};
 pub use fault::{Fault, FaultKind};
+pub use mock_session::{MockSession, MockSessionStatus};
 pub use model::{Channel, Invite, MockOperation, RecordedRequest, SeedSessions};
 pub use server::{MockError, MockServer};
 pub use webhook::{WebhookDelivery, WebhookEvent};

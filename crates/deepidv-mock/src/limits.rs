@@ -21,7 +21,9 @@ pub const CLOCK_EARLIEST_MILLIS: i64 = 0;
 pub const CLOCK_LATEST_MILLIS: i64 = 253_370_764_799_999;
 
 /// The most sessions one seed adds (`count`, or `n` of
-/// [`MockServer::seed_sessions`](crate::MockServer::seed_sessions)).
+/// [`MockServer::seed_sessions`](crate::MockServer::seed_sessions)). Finished sessions carry
+/// results by default, about 100 KB of memory each: seed many with
+/// [`SeedSessions::with_results`](crate::SeedSessions::with_results)`(false)`.
 pub const MAX_SEED_COUNT: usize = 100_000;
 
 /// The longest time between seeded sessions (`spacing_millis`, or [`SeedSessions::spacing`](

@@ -9,4 +9,5 @@ mod binary;
 mod conformance;
 mod control;
 mod faults;
+mod sessions;
 mod webhooks;

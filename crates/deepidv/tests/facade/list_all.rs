@@ -14,10 +14,7 @@ fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {
     ids.reverse();
     ids.into_iter()
         .map(|id| {
-            let status = mock.session(&id).unwrap()["status"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let status = mock.session(&id).unwrap().status().to_string();
             (id, status)
         })
         .collect()

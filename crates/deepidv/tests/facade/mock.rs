@@ -145,12 +145,7 @@ async fn paging_over_a_thousand_sessions_sees_each_once() {
     // The status filter and offset, emulated over pages of 500.
     let statuses: Vec<String> = seeded
         .iter()
-        .map(|id| {
-            mock.session(id).unwrap()["status"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|id| mock.session(id).unwrap().status().to_string())
         .collect();
     let verified: Vec<&String> = seeded
         .iter()
@@ -244,8 +239,8 @@ async fn a_rate_limited_create_is_retried_after_retry_after() {
     );
     assert_eq!(mock.session_count(), 1);
     assert_eq!(
-        mock.session(&created.id).unwrap()["external_id"],
-        "limited-1"
+        mock.session(&created.id).unwrap().external_id(),
+        Some("limited-1")
     );
 }
 

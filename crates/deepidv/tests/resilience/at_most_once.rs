@@ -186,7 +186,7 @@ async fn a_refused_retry_is_reported_when_the_session_has_another_decision() {
             reads_before + 1,
             "the session was read once to reconcile"
         );
-        assert_eq!(mock.session(&id).unwrap()["status"], "REJECTED");
+        assert_eq!(mock.session(&id).unwrap().status(), "REJECTED");
     }
 }
 
