@@ -60,6 +60,11 @@ pub const MIN_WEBHOOK_TIMEOUT: Duration = Duration::from_millis(1);
 /// The longest time one webhook attempt may wait for an answer: five minutes.
 pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(300);
 
+/// The longest a webhook delivery may be held back before its first attempt when deliveries
+/// are out of order ([`MockBuilder::webhook_out_of_order`](crate::MockBuilder::webhook_out_of_order),
+/// `--webhook-out-of-order-ms`): one hour.
+pub const MAX_WEBHOOK_HOLD: Duration = Duration::from_secs(3_600);
+
 /// Attempts per webhook delivery unless configured: 5 (within [`WEBHOOK_ATTEMPTS`]).
 pub const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 5;
 

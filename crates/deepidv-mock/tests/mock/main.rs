@@ -10,4 +10,5 @@ mod conformance;
 mod control;
 mod faults;
 mod sessions;
+mod webhook_order;
 mod webhooks;
