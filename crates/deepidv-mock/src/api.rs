@@ -13,7 +13,7 @@ use axum::{
 };
 
 use crate::{
-    Operation,
+    MockOperation,
     state::Shared,
     store::{Failure, FailureBody, Outcome},
 };
@@ -36,12 +36,12 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
 
 /// The operation of a request to `route` (a route's template, as [`axum::extract::MatchedPath`]
 /// gives it) with `method`; `None` for anything else, `HEAD` included.
-pub(crate) fn operation(method: &Method, route: &str) -> Option<Operation> {
+pub(crate) fn operation(method: &Method, route: &str) -> Option<MockOperation> {
     match (method.as_str(), route) {
-        ("POST", SESSIONS | SESSIONS_SLASH) => Some(Operation::CreateSession),
-        ("GET", SESSIONS | SESSIONS_SLASH) => Some(Operation::ListSessions),
-        ("GET", SESSION) => Some(Operation::RetrieveSession),
-        ("PATCH", UPDATE_STATUS) => Some(Operation::UpdateSessionStatus),
+        ("POST", SESSIONS | SESSIONS_SLASH) => Some(MockOperation::CreateSession),
+        ("GET", SESSIONS | SESSIONS_SLASH) => Some(MockOperation::ListSessions),
+        ("GET", SESSION) => Some(MockOperation::RetrieveSession),
+        ("PATCH", UPDATE_STATUS) => Some(MockOperation::UpdateSessionStatus),
         _ => None,
     }
 }

@@ -21,7 +21,7 @@ use crate::{
     serve,
     state::{Shared, State},
     store::{KeyState, Settings, Store},
-    webhook::{WebhookConfig, Webhooks},
+    webhook::{Disorder, WebhookConfig, Webhooks},
 };
 
 /// The demo keys used when none are configured.
@@ -118,6 +118,9 @@ pub struct MockBuilder {
     webhook_attempts: u32,
     webhook_first_delay: Duration,
     webhook_timeout: Duration,
+    /// Out of order: the longest hold before a delivery's first attempt; `None`: in order.
+    webhook_hold: Option<Duration>,
+    webhook_duplicates: f64,
 }
 
 impl Default for MockBuilder {
@@ -140,6 +143,8 @@ impl Default for MockBuilder {
             webhook_attempts: limits::DEFAULT_WEBHOOK_ATTEMPTS,
             webhook_first_delay: limits::DEFAULT_WEBHOOK_RETRY_DELAY,
             webhook_timeout: limits::DEFAULT_WEBHOOK_TIMEOUT,
+            webhook_hold: None,
+            webhook_duplicates: 0.0,
         }
     }
 }
@@ -170,6 +175,8 @@ impl fmt::Debug for MockBuilder {
             .field("webhook_attempts", &self.webhook_attempts)
             .field("webhook_first_delay", &self.webhook_first_delay)
             .field("webhook_timeout", &self.webhook_timeout)
+            .field("webhook_hold", &self.webhook_hold)
+            .field("webhook_duplicates", &self.webhook_duplicates)
             .finish()
     }
 }
@@ -244,8 +251,9 @@ impl MockBuilder {
     /// (repeatable: each endpoint gets every event). See [Webhooks](crate#webhooks) for the
     /// events, the body and the retries.
     ///
-    /// `url` must be `http://` (the mock does not speak TLS; DeepIDV itself requires HTTPS),
-    /// with a host and without credentials; `secret` must be non-empty visible ASCII (DeepIDV's
+    /// `url` must be `http://` (the mock does not speak TLS; DeepIDV itself requires HTTPS) to a
+    /// loopback host (`localhost`, 127.0.0.0/8 or `::1`: plain HTTP carries the secret in clear,
+    /// so the mock never sends it off the machine), without credentials; `secret` must be non-empty visible ASCII (DeepIDV's
     /// start with `whsec_`); at most [`MAX_WEBHOOK_ENDPOINTS`](crate::limits::MAX_WEBHOOK_ENDPOINTS)
     /// (16) endpoints. [`start`](Self::start) checks these and fails with a message naming the
     /// URL.
@@ -278,13 +286,69 @@ impl MockBuilder {
         self
     }
 
+    /// Delivers webhook events out of order (default: in order). DeepIDV documents no order of
+    /// its deliveries, so a receiver must not rely on one; this lets a test prove it does not.
+    ///
+    /// Each delivery then waits a time drawn from the mock's [`seed`](Self::seed), from zero to
+    /// `max_hold` (to the millisecond), before its first attempt, and no longer waits for the
+    /// session's delivery before it: one session's events, and different sessions', arrive in
+    /// an order the seed fixes (up to scheduling, for holds less than a few milliseconds apart).
+    /// A `max_hold` of zero only unchains them. `max_hold` must be at most
+    /// [`MAX_WEBHOOK_HOLD`](crate::limits::MAX_WEBHOOK_HOLD) (one hour); [`start`](Self::start)
+    /// fails otherwise. The binary's flag is `--webhook-out-of-order-ms MS`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), deepidv_mock::MockError> {
+    /// use std::time::Duration;
+    /// let mock = deepidv_mock::MockServer::builder()
+    ///     .webhook("http://127.0.0.1:8080/webhooks", "whsec_test_secret")
+    ///     .webhook_out_of_order(Duration::from_millis(500))
+    ///     .seed(7)
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn webhook_out_of_order(mut self, max_hold: Duration) -> Self {
+        self.webhook_hold = Some(max_hold);
+        self
+    }
+
+    /// Delivers some webhook events twice (default: never). DeepIDV's deliveries can repeat (it
+    /// retries after a timeout even when the receiver acted), so a receiver must deduplicate;
+    /// this lets a test prove it does.
+    ///
+    /// Each event is sent to each endpoint a second time with chance `probability`, drawn from
+    /// the mock's [`seed`](Self::seed) (1.0: every event twice). The copy is a delivery of its
+    /// own (its own number, attempts and retries; [`WebhookDelivery::duplicate`](
+    /// crate::WebhookDelivery::duplicate) set) with the same body, sent after the original
+    /// finishes, or independently when [out of order](Self::webhook_out_of_order).
+    /// `probability` must be from 0 to 1; [`start`](Self::start) fails otherwise. The binary's
+    /// flag is `--webhook-duplicates P`.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), deepidv_mock::MockError> {
+    /// let mock = deepidv_mock::MockServer::builder()
+    ///     .webhook("http://127.0.0.1:8080/webhooks", "whsec_test_secret")
+    ///     .webhook_duplicates(1.0)
+    ///     .start()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn webhook_duplicates(mut self, probability: f64) -> Self {
+        self.webhook_duplicates = probability;
+        self
+    }
+
     /// Binds and starts serving.
     ///
     /// Fails, without binding, on an address other than loopback without a
     /// [`control_token`](Self::control_token) (anyone who can reach the port could otherwise
     /// control the mock), with an empty token or one that is not visible ASCII, or with webhook
     /// settings out of their bounds (see [`webhook`](Self::webhook),
-    /// [`webhook_retry`](Self::webhook_retry), [`webhook_timeout`](Self::webhook_timeout)).
+    /// [`webhook_retry`](Self::webhook_retry), [`webhook_timeout`](Self::webhook_timeout),
+    /// [`webhook_out_of_order`](Self::webhook_out_of_order),
+    /// [`webhook_duplicates`](Self::webhook_duplicates)); a webhook URL that is plain `http://`
+    /// to a host other than loopback is refused with a message naming the URL.
     /// Must run inside a tokio runtime, which then runs the mock and its webhook deliveries.
     pub async fn start(self) -> Result<MockServer, MockError> {
         if let Some(token) = &self.control_token
@@ -301,13 +365,16 @@ impl MockBuilder {
                 self.address
             )));
         }
+        let disorder =
+            Disorder::new(self.webhook_hold, self.webhook_duplicates).map_err(MockError::new)?;
         let webhooks = WebhookConfig::new(
             &self.webhooks,
             self.webhook_attempts,
             self.webhook_first_delay,
             self.webhook_timeout,
         )
-        .map_err(MockError::new)?;
+        .map_err(MockError::new)?
+        .with_disorder(disorder, self.seed);
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             MockError::new("the mock must be started inside a tokio runtime".into())
         })?;

@@ -10,7 +10,7 @@
 //! | `GET /__mock/webhooks` | the webhook delivery journal, one entry per attempt ([`WebhookDelivery`](crate::WebhookDelivery)) |
 //! | `POST /__mock/faults` | add a fault: `{"kind": {"type": "status", "status": 429}, "operation": "createSession", "remaining": 2}` |
 //! | `DELETE /__mock/faults` | remove every fault |
-//! | `POST /__mock/seed` | `{"count": 100, "status": "VERIFIED", "workflow_id": "…", "external_id_prefix": "…", "owner_key": "…", "spacing_millis": 1000}` |
+//! | `POST /__mock/seed` | `{"count": 100, "status": "VERIFIED", "workflow_id": "…", "external_id_prefix": "…", "owner_key": "…", "spacing_millis": 1000, "with_results": true}`; `with_results` (default true) gives finished sessions results, as [`SeedSessions::with_results`](crate::SeedSessions::with_results) |
 //! | `POST /__mock/sessions/{id}/submit` (`fail`, `expire`) | move a session through the applicant's flow |
 //! | `POST /__mock/clock/advance` | `{"seconds": 3600}` |
 //! | `POST /__mock/keys/{key}/no-funds` | `{"enabled": true}` |
@@ -24,6 +24,7 @@
 //! | `seconds` | integer, −3,155,760,000 to 3,155,760,000 (100 years), and the clock must stay within 1970-01-01T00:00:00.000Z to 9998-12-31T23:59:59.999Z |
 //! | `count` | integer, 0 to 100,000 |
 //! | `spacing_millis` | integer, 0 to 86,400,000 (one day) |
+//! | `with_results` | `true` or `false` (default `true`) |
 //! | `kind.status` | integer, 100 to 599 |
 //! | `kind.millis` (`delay`, `slow_body`) | integer, 0 to 3,600,000 (one hour) |
 //! | `kind.bytes` (`oversized`) | integer, 0 to 268,435,456 (256 MiB) |
@@ -48,7 +49,7 @@ use axum::{
 use serde_json::{Map, Value, json};
 
 use crate::{
-    Fault, FaultKind, Operation, SeedSessions, limits, state::Shared, store::ApplicantStep,
+    Fault, FaultKind, MockOperation, SeedSessions, limits, state::Shared, store::ApplicantStep,
 };
 
 pub(crate) fn router() -> Router<Arc<Shared>> {
@@ -78,7 +79,7 @@ fn refused(message: impl Into<String>) -> Response {
 }
 
 async fn index() -> Json<Value> {
-    let operations: Vec<Value> = Operation::ALL
+    let operations: Vec<Value> = MockOperation::ALL
         .iter()
         .map(|operation| json!({"name": operation.as_str(), "rust": format!("{operation:?}")}))
         .collect();
@@ -105,7 +106,7 @@ async fn index() -> Json<Value> {
         "webhooks": "GET /__mock/webhooks",
         "add_fault": "POST /__mock/faults {kind: {type: status|delay|slow_body|drop_connection|drop_mid_body|oversized|process_then_drop, ...}, operation?, remaining?, probability?}",
         "clear_faults": "DELETE /__mock/faults",
-        "seed": "POST /__mock/seed {count, status?, workflow_id?, external_id_prefix?, owner_key?, spacing_millis?}",
+        "seed": "POST /__mock/seed {count, status?, workflow_id?, external_id_prefix?, owner_key?, spacing_millis?, with_results?}",
         "applicant": "POST /__mock/sessions/{id}/submit|fail|expire",
         "clock": "POST /__mock/clock/advance {seconds}",
         "no_funds": "POST /__mock/keys/{key}/no-funds {enabled}",
@@ -170,6 +171,7 @@ async fn seed(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             external_id_prefix: text(&fields, "external_id_prefix")?,
             owner_key: text(&fields, "owner_key")?,
             spacing: spacing_millis.map(|millis| Duration::from_millis(millis.unsigned_abs())),
+            results: boolean(&fields, "with_results")?,
         };
         let count = usize::try_from(count).map_err(|e| format!("count: {e}"))?;
         Ok((count, options))
@@ -282,6 +284,15 @@ fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Strin
     }
 }
 
+/// Field `name`, a boolean, if present and not null.
+fn boolean(fields: &Map<String, Value>, name: &str) -> Result<Option<bool>, String> {
+    match fields.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(on)) => Ok(Some(*on)),
+        Some(other) => Err(format!("{name} must be true or false, not {other}")),
+    }
+}
+
 /// A fault, checked field by field.
 fn fault(fields: &Map<String, Value>) -> Result<Fault, String> {
     let kind = match fields.get("kind") {
@@ -291,8 +302,8 @@ fn fault(fields: &Map<String, Value>) -> Result<Fault, String> {
     let kind = fault_kind(kind)?;
     let operation = match text(fields, "operation")?.as_deref() {
         None => None,
-        Some(name) => Some(Operation::from_name(name).ok_or_else(|| {
-            let names: Vec<&str> = Operation::ALL.iter().map(|o| o.as_str()).collect();
+        Some(name) => Some(MockOperation::from_name(name).ok_or_else(|| {
+            let names: Vec<&str> = MockOperation::ALL.iter().map(|o| o.as_str()).collect();
             format!(
                 "operation must be one of {} (or as Rust writes them, CreateSession, ...), not {name:?}",
                 names.join(", ")

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::{Operation, limits};
+use crate::{MockOperation, limits};
 
 /// A fault to inject, with which requests it applies to. Build one with the constructors, narrow
 /// it with [`on`](Fault::on), and bound it with [`times`](Fault::times) or
@@ -13,11 +13,11 @@ use crate::{Operation, limits};
 ///
 /// ```
 /// use std::time::Duration;
-/// use deepidv_mock::{Fault, Operation};
+/// use deepidv_mock::{Fault, MockOperation};
 /// let rate_limited = Fault::status(429).header("retry-after", "1").times(2);
 /// let proxy_error = Fault::status(502).body("text/html", "<html><body>Bad Gateway</body></html>");
-/// let slow = Fault::delay(Duration::from_secs(5)).on(Operation::RetrieveSession);
-/// let lost_answer = Fault::process_then_drop().on(Operation::CreateSession);
+/// let slow = Fault::delay(Duration::from_secs(5)).on(MockOperation::RetrieveSession);
+/// let lost_answer = Fault::process_then_drop().on(MockOperation::CreateSession);
 /// let flaky = Fault::drop_connection().probability(0.2).times(u32::MAX);
 /// ```
 ///
@@ -31,7 +31,7 @@ pub struct Fault {
     pub kind: FaultKind,
     /// Only requests for this operation; all API requests when `None`.
     #[serde(default)]
-    pub operation: Option<Operation>,
+    pub operation: Option<MockOperation>,
     /// How many more requests it applies to.
     #[serde(default = "once")]
     pub remaining: u32,
@@ -178,7 +178,7 @@ impl Fault {
 
     /// Applies only to `operation`.
     #[must_use]
-    pub fn on(mut self, operation: Operation) -> Self {
+    pub fn on(mut self, operation: MockOperation) -> Self {
         self.operation = Some(operation);
         self
     }
@@ -249,7 +249,11 @@ impl Faults {
     /// The first fault that applies to a request for `operation`, used up by one. A fault with a
     /// probability draws from `rng` when it is reached, so the draws depend only on the seed and
     /// the requests.
-    pub fn take(&mut self, operation: Option<Operation>, rng: &mut fastrand::Rng) -> Option<Fault> {
+    pub fn take(
+        &mut self,
+        operation: Option<MockOperation>,
+        rng: &mut fastrand::Rng,
+    ) -> Option<Fault> {
         let index = self.pending.iter().position(|fault| {
             fault.remaining > 0
                 && fault.operation.is_none_or(|only| Some(only) == operation)

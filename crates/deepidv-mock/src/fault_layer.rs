@@ -24,7 +24,7 @@ use futures_util::{StreamExt, stream};
 use http_body_util::BodyExt;
 use serde_json::json;
 
-use crate::{Fault, FaultKind, Operation, RecordedRequest, api, limits, state::Shared};
+use crate::{Fault, FaultKind, MockOperation, RecordedRequest, api, limits, state::Shared};
 
 /// The largest request body the mock reads.
 const MAX_REQUEST_BYTES: usize = 1024 * 1024;
@@ -113,7 +113,7 @@ pub(crate) async fn inject(
 /// The journal's entry for a request, the `x-api-key` value redacted.
 fn recorded(
     parts: &Parts,
-    operation: Option<Operation>,
+    operation: Option<MockOperation>,
     body: &[u8],
     fault: Option<&Fault>,
 ) -> RecordedRequest {

@@ -12,7 +12,7 @@
 //! // Point any client at it:
 //! println!("{} with key {}", mock.url(), mock.api_key());
 //! // Make the next create fail with 429, then succeed:
-//! mock.inject(deepidv_mock::Fault::status(429).on(deepidv_mock::Operation::CreateSession).times(1));
+//! mock.inject(deepidv_mock::Fault::status(429).on(deepidv_mock::MockOperation::CreateSession).times(1));
 //! // ... run the code under test ...
 //! assert!(mock.invites().len() <= 2, "one session, at most one email and one SMS");
 //! # }
@@ -81,15 +81,26 @@
 //!   mock. An API or control answer never waits for them (so a receiver may see an event before
 //!   the client sees the answer that caused it), and a receiver that is down, slow or failing
 //!   changes nothing in the API's answers.
-//! - **Order**: the events of one session reach one endpoint in the order they happened, each
-//!   delivery waiting until the one before it is delivered or given up. Nothing else is ordered:
-//!   different sessions' deliveries, and different endpoints, run concurrently.
+//! - **Order**: by default the events of one session reach one endpoint in the order they
+//!   happened, each delivery waiting until the one before it is delivered or given up. Nothing
+//!   else is ordered: different sessions' deliveries, and different endpoints, run concurrently.
+//!   DeepIDV documents no order, so this default is an assumption;
+//!   [`MockBuilder::webhook_out_of_order`] (`--webhook-out-of-order-ms`) holds each delivery
+//!   back a time drawn from the [seed](MockBuilder::seed) and unchains them, so that events
+//!   arrive out of order.
+//! - **Duplicates**: by default each event is delivered once to each endpoint (retries aside).
+//!   DeepIDV's deliveries can repeat; [`MockBuilder::webhook_duplicates`]
+//!   (`--webhook-duplicates`) sends events a second time, with a probability, drawn from the
+//!   seed ([`WebhookDelivery::duplicate`] marks the copy).
+//! - **Loopback only**: the secret travels in clear over `http://`, so every webhook URL must
+//!   name a loopback host (`localhost`, 127.0.0.0/8, `::1`); [`MockBuilder::start`] refuses any
+//!   other, naming the URL.
 //! - **Journal**: every attempt is journaled when it ends ([`MockServer::webhook_deliveries`],
 //!   `GET /__mock/webhooks`; up to the last 10,000 attempts, like the request journal): the event,
-//!   session id, URL, delivery number, attempt number, status or error, whether it delivered, the
-//!   wait before the next attempt, its wall-clock start and its duration ([`WebhookDelivery`]).
-//!   [`MockServer::wait_for_deliveries`] and [`MockServer::wait_for_webhooks_idle`] wait on the
-//!   journal, so tests need not sleep.
+//!   session id, URL, delivery number, whether it is a duplicate, attempt number, status or
+//!   error, whether it delivered, the wait before the next attempt, its wall-clock start and
+//!   its duration ([`WebhookDelivery`]). [`MockServer::wait_for_deliveries`] and
+//!   [`MockServer::wait_for_webhooks_idle`] wait on the journal, so tests need not sleep.
 //! - **Reset and drop**: a reset stops the deliveries under way and empties the journal;
 //!   dropping the [`MockServer`] stops them too.
 //!
@@ -144,17 +155,26 @@
 //!   timeout, on an undocumented schedule. The mock's schedule (5 attempts, waits of 1, 2, 4,
 //!   8 s, no jitter), its counting a connection error as a failure, and the 10 s covering
 //!   connection and headers (not the answer's body, which is not read) are its own choices.
-//! - **Webhook order and timing**: DeepIDV documents neither. The mock keeps one session's events
-//!   in order per endpoint (a retried delivery holds back that session's later events) and runs
-//!   the rest concurrently; the first attempt leaves as soon as the change is made.
+//! - **Webhook order and timing**: DeepIDV documents neither. By default the mock keeps one
+//!   session's events in order per endpoint (a retried delivery holds back that session's later
+//!   events) and runs the rest concurrently; the first attempt leaves as soon as the change is
+//!   made. [`MockBuilder::webhook_out_of_order`] gives up that order instead.
+//! - **Webhook duplicates**: DeepIDV says only that deliveries can repeat (it retries after a
+//!   timeout). By default the mock sends each event once per endpoint, plus its retries;
+//!   [`MockBuilder::webhook_duplicates`] sends a second copy, whose timing (after the first
+//!   finishes) is the mock's own choice.
 //! - **Webhook `data`**: the bare session record (as in the published event examples), not the
 //!   retrieve envelope (`session_record`, `user`, …) that one sentence of the docs suggests;
 //!   it is the full record, where the published examples are partial.
 //! - **Which changes send events**: only the five documented events exist, so expiry, VOIDED,
 //!   seeded sessions and sandbox reads send nothing; setting a status a session already has sends
 //!   nothing (nothing changed); submitting or failing a session again sends the event again.
-//! - **Webhook transport**: plain `http://` only (DeepIDV requires HTTPS URLs), a new connection
-//!   per attempt, `User-Agent: deepidv-mock webhooks`.
+//! - **Webhook transport**: plain `http://` to loopback only (DeepIDV requires HTTPS URLs; the
+//!   mock has no TLS client), a new connection per attempt, `User-Agent: deepidv-mock webhooks`.
+//! - **Seeded sessions**: finished ones (SUBMITTED, VERIFIED, REJECTED) carry the same results
+//!   as [`MockServer::submit`] gives, submitted at their `created_at`, and FAILED ones the failed
+//!   attempts of [`MockServer::fail`] ([`SeedSessions::with_results`] turns this off); seeding
+//!   sends no webhook events.
 //! - **Results**: a submission's `analysis_data`, `meta_data`, uploads and links are the
 //!   published reference record's, with the applicant's names, fresh timestamps and slightly
 //!   varied scores; a failure is three `NO_FACE_DETECTED` attempts; a sandbox id other than
@@ -171,6 +191,7 @@ mod fault;
 mod fault_layer;
 mod journal;
 pub mod limits;
+mod mock_session;
 mod model;
 mod rate_limit;
 mod scenario;
@@ -183,6 +204,7 @@ mod webhook;
 
 pub use builder::{ApiKey, MockBuilder};
 pub use fault::{Fault, FaultKind};
-pub use model::{Channel, Invite, Operation, RecordedRequest, SeedSessions};
+pub use mock_session::{MockSession, MockSessionStatus};
+pub use model::{Channel, Invite, MockOperation, RecordedRequest, SeedSessions};
 pub use server::{MockError, MockServer};
 pub use webhook::{WebhookDelivery, WebhookEvent};

@@ -21,7 +21,9 @@ pub const CLOCK_EARLIEST_MILLIS: i64 = 0;
 pub const CLOCK_LATEST_MILLIS: i64 = 253_370_764_799_999;
 
 /// The most sessions one seed adds (`count`, or `n` of
-/// [`MockServer::seed_sessions`](crate::MockServer::seed_sessions)).
+/// [`MockServer::seed_sessions`](crate::MockServer::seed_sessions)). Finished sessions carry
+/// results by default, about 100 KB of memory each: seed many with
+/// [`SeedSessions::with_results`](crate::SeedSessions::with_results)`(false)`.
 pub const MAX_SEED_COUNT: usize = 100_000;
 
 /// The longest time between seeded sessions (`spacing_millis`, or [`SeedSessions::spacing`](
@@ -57,6 +59,11 @@ pub const MIN_WEBHOOK_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// The longest time one webhook attempt may wait for an answer: five minutes.
 pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The longest a webhook delivery may be held back before its first attempt when deliveries
+/// are out of order ([`MockBuilder::webhook_out_of_order`](crate::MockBuilder::webhook_out_of_order),
+/// `--webhook-out-of-order-ms`): one hour.
+pub const MAX_WEBHOOK_HOLD: Duration = Duration::from_secs(3_600);
 
 /// Attempts per webhook delivery unless configured: 5 (within [`WEBHOOK_ATTEMPTS`]).
 pub const DEFAULT_WEBHOOK_ATTEMPTS: u32 = 5;

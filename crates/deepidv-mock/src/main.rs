@@ -37,10 +37,18 @@ options:
   --webhook-retry-ms MS    wait after the first failed attempt, doubling after each next one,
                            0 to 3600000 (default 1000: waits of 1, 2, 4, 8 s)
   --webhook-timeout-ms MS  how long an attempt waits for an answer, 1 to 300000 (default 10000)
+  --webhook-out-of-order-ms MS
+                           deliver out of order: hold each delivery a time drawn from --seed,
+                           0 to MS (at most 3600000), and stop chaining one session's events
+                           (default: in order; DeepIDV documents no order)
+  --webhook-duplicates P   send each event to each endpoint a second time with probability P,
+                           0 to 1, drawn from --seed (default 0; DeepIDV's deliveries can repeat)
   -h, --help               this text
 
-A webhook attempt fails on a non-2xx answer, a connection error or the timeout, and is retried
-until one succeeds or the attempts are used up; GET /__mock/webhooks lists every attempt.
+Webhook URLs must be http:// to a loopback host (localhost, 127.0.0.0/8, ::1): the secret
+travels in clear. A webhook attempt fails on a non-2xx answer, a connection error or the
+timeout, and is retried until one succeeds or the attempts are used up; GET /__mock/webhooks
+lists every attempt.
 
 Control endpoints live under /__mock/ (GET /__mock lists them and the bounds on their inputs).
 Anyone who can reach them can reset, seed and break the mock: on loopback (the default) they
@@ -139,6 +147,23 @@ async fn run() -> Result<(), String> {
                     limits::MIN_WEBHOOK_TIMEOUT,
                     limits::MAX_WEBHOOK_TIMEOUT,
                 )?)
+            }
+            "--webhook-out-of-order-ms" => {
+                builder = builder.webhook_out_of_order(millis(
+                    &value(&mut parser)?,
+                    "--webhook-out-of-order-ms",
+                    Duration::ZERO,
+                    limits::MAX_WEBHOOK_HOLD,
+                )?)
+            }
+            "--webhook-duplicates" => {
+                builder = builder.webhook_duplicates(
+                    value(&mut parser)?
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|p| (0.0..=1.0).contains(p))
+                        .ok_or("--webhook-duplicates takes a probability from 0 to 1")?,
+                )
             }
             "-h" | "--help" => {
                 println!("{HELP}");

@@ -3,11 +3,10 @@
 use std::{fmt, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use crate::{
-    Fault, Invite, RecordedRequest, SeedSessions,
+    Fault, Invite, MockSession, RecordedRequest, SeedSessions,
     state::Shared,
     store::ApplicantStep,
     webhook::{WebhookDelivery, Webhooks},
@@ -98,8 +97,11 @@ impl MockServer {
         self.sandbox_key.as_deref()
     }
 
-    /// Adds `n` sessions directly (no HTTP, no rate limit, no invites), spaced one second apart
-    /// by default and ending at the mock's current time. Returns their ids, oldest first.
+    /// Adds `n` sessions directly (no HTTP, no rate limit, no invites, no webhook events), spaced
+    /// one second apart by default and ending at the mock's current time. Returns their ids,
+    /// oldest first. Finished ones (SUBMITTED, VERIFIED, REJECTED, FAILED) carry the results
+    /// [`submit`](Self::submit) or [`fail`](Self::fail) would give, unless
+    /// [`SeedSessions::with_results`] is off (results cost about 100 KB of memory a session).
     ///
     /// Fails, adding nothing, for more than [`MAX_SEED_COUNT`](crate::limits::MAX_SEED_COUNT)
     /// (100,000) sessions, a spacing over
@@ -140,8 +142,9 @@ impl MockServer {
             .map_err(MockError)
     }
 
-    /// A session's record as the API would show it, if it exists.
-    pub fn session(&self, session_id: &str) -> Option<Value> {
+    /// A snapshot of a session, if it exists: its id, status, applicant and timestamps, typed,
+    /// and the record as the API would show it ([`MockSession::json`]).
+    pub fn session(&self, session_id: &str) -> Option<MockSession> {
         self.shared.lock().store().session(session_id)
     }
 

@@ -4,7 +4,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use crate::{
-    Fault, Operation,
+    Fault, MockOperation,
     fault::Faults,
     journal::Journal,
     store::{Outcome, Store},
@@ -86,7 +86,7 @@ impl State {
 
     /// The first fault that applies to a request for `operation`, used up by one; its
     /// probability is drawn from the store's generator.
-    pub fn take_fault(&mut self, operation: Option<Operation>) -> Option<Fault> {
+    pub fn take_fault(&mut self, operation: Option<MockOperation>) -> Option<Fault> {
         self.faults.take(operation, self.store.rng())
     }
 

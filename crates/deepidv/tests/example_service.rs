@@ -4,7 +4,7 @@
 //! the mock saw (requests, invitations).
 
 use deepidv::{Client, SessionListParams};
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, MockOperation, MockServer};
 
 /// The service's own code: invite a customer to verify, at most once per customer.
 mod onboarding {
@@ -70,7 +70,7 @@ async fn a_rate_limited_create_still_succeeds() {
     let mock = MockServer::start().await;
     mock.inject(
         Fault::status(429)
-            .on(Operation::CreateSession)
+            .on(MockOperation::CreateSession)
             .body("application/json", r#"{"error":"Too many requests"}"#),
     );
     let service = onboarding_for(&mock);
@@ -83,7 +83,7 @@ async fn a_rate_limited_create_still_succeeds() {
     let creates: Vec<Option<u16>> = mock
         .requests()
         .iter()
-        .filter(|r| r.operation == Some(Operation::CreateSession))
+        .filter(|r| r.operation == Some(MockOperation::CreateSession))
         .map(|r| r.status)
         .collect();
     assert_eq!(creates, [Some(429), Some(200)]);
@@ -107,7 +107,7 @@ async fn bad_customer_data_never_reaches_deepidv() {
     let creates = mock
         .requests()
         .iter()
-        .filter(|r| r.operation == Some(Operation::CreateSession))
+        .filter(|r| r.operation == Some(MockOperation::CreateSession))
         .count();
     assert_eq!(creates, 0);
     // The lookup before it did happen:

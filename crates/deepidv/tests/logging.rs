@@ -7,7 +7,7 @@ mod captured_logs;
 use std::time::Duration;
 
 use deepidv::{Client, SessionCreateInput, SessionListParams, SessionStatusUpdate};
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, MockOperation, MockServer};
 
 fn captured() -> &'static captured_logs::Captured {
     captured_logs::install(tracing::Level::TRACE)
@@ -20,7 +20,7 @@ async fn flow(log_bodies: bool) -> String {
     mock.inject(
         Fault::status(503)
             .header("x-request-id", "req-flow-503")
-            .on(Operation::RetrieveSession),
+            .on(MockOperation::RetrieveSession),
     );
     let client = Client::builder()
         .api_key(mock.api_key())
@@ -62,7 +62,7 @@ async fn flow(log_bodies: bool) -> String {
     mock.inject(
         Fault::status(200)
             .body("application/json", odd.to_string())
-            .on(Operation::RetrieveSession),
+            .on(MockOperation::RetrieveSession),
     );
     let found = sessions.retrieve(&created.id).await.unwrap();
     assert_eq!(found.unreadable.len(), 1);

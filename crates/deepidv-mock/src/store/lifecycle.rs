@@ -1,10 +1,15 @@
 //! What happens to sessions outside the API: seeding, and the applicant's side of the flow.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::{Store, stored, uuid};
-use crate::{SeedSessions, limits, model::timestamp, scenario, webhook::WebhookEvent};
+use crate::{
+    SeedSessions, limits,
+    model::{StoredSession, timestamp},
+    scenario,
+    webhook::WebhookEvent,
+};
 
 /// What the applicant did (for [`Store::advance_session`]).
 #[derive(Clone, Copy, Debug)]
@@ -52,6 +57,7 @@ impl Store {
             })
             .collect::<Option<Vec<_>>>()
             .ok_or("spacing × count reaches back past the dates the mock can represent")?;
+        let with_results = options.results.unwrap_or(true);
         let mut ids = Vec::with_capacity(n);
         for (i, created) in created_at.into_iter().enumerate() {
             let id = uuid(&mut self.rng);
@@ -77,10 +83,37 @@ impl Store {
                 record["external_id"] = json!(format!("{prefix}{i}"));
             }
             let applicant = json!({"id": applicant_id, "email": format!("applicant{i}@example.com"), "first_name": "Seeded", "last_name": format!("Applicant {i}")});
-            self.store(stored(created, &owner, record, applicant));
+            let mut session = stored(created, &owner, record, applicant);
+            if with_results {
+                self.add_results(&mut session, created);
+            }
+            self.store(session);
             ids.push(id);
         }
         Ok(ids)
+    }
+
+    /// Gives a seeded session the results its status implies, as if the applicant had finished
+    /// at `at`: SUBMITTED, VERIFIED and REJECTED get what [`ApplicantStep::Submit`] gives
+    /// (`analysis_data`, `meta_data`, uploads, links; the status is kept), FAILED gets what
+    /// [`ApplicantStep::Fail`] gives; any other status nothing.
+    fn add_results(&mut self, session: &mut StoredSession, at: DateTime<Utc>) {
+        let status = session.status().to_owned();
+        match status.as_str() {
+            "SUBMITTED" | "VERIFIED" | "REJECTED" => {
+                scenario::submit(
+                    &mut session.record,
+                    &session.applicant,
+                    &mut session.resource_links,
+                    at,
+                    &mut self.rng,
+                    self.settings.location_as_object,
+                );
+                session.record["status"] = json!(status);
+            }
+            "FAILED" => scenario::fail(&mut session.record, at),
+            _ => {}
+        }
     }
 
     /// Moves a session through the applicant's side of the flow.

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::{
+    MockSession,
     clock::Clock,
     model::StoredSession,
     rate_limit::{Bucket, RateLimit},
@@ -118,9 +119,9 @@ impl Store {
         &mut self.rng
     }
 
-    /// A session's record, as the API shows it.
-    pub fn session(&self, id: &str) -> Option<Value> {
-        self.sessions.get(id).map(|s| s.record.clone())
+    /// A snapshot of a session.
+    pub fn session(&self, id: &str) -> Option<MockSession> {
+        self.sessions.get(id).map(MockSession::from_stored)
     }
 
     pub fn session_count(&self) -> usize {

@@ -1,9 +1,10 @@
 //! The webhook settings, checked: the endpoints and the retry schedule.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use axum::http::{HeaderValue, Uri, uri::Scheme};
 
+use super::disorder::Disorder;
 use crate::limits;
 
 /// A configured endpoint, checked.
@@ -46,6 +47,14 @@ impl Endpoint {
             .authority()
             .filter(|a| !a.host().is_empty())
             .ok_or_else(|| format!("webhook URL {url:?} has no host"))?;
+        if !is_loopback_host(authority.host()) {
+            return Err(format!(
+                "webhook URL {url:?} (MockBuilder::webhook, --webhook-url): plain http:// would \
+                 send the signing secret (the deepidv-signature header) in clear to {}, which is \
+                 not loopback; the mock sends webhooks only to 127.0.0.0/8, ::1 or localhost",
+                authority.host()
+            ));
+        }
         if authority.as_str().contains('@') {
             return Err(format!(
                 "webhook URL {url:?}: credentials in the URL (user@host) are not supported"
@@ -78,6 +87,20 @@ impl Endpoint {
     }
 }
 
+/// Whether `host` (as a URL writes it, an IPv6 address in brackets) is a loopback host:
+/// `localhost`, an address in 127.0.0.0/8, or `::1` (an IPv4-mapped loopback address included).
+fn is_loopback_host(host: &str) -> bool {
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.parse::<IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 /// The checked webhook settings.
 #[derive(Clone, Debug)]
 pub(crate) struct WebhookConfig {
@@ -85,6 +108,10 @@ pub(crate) struct WebhookConfig {
     pub(super) attempts: u32,
     first_delay: Duration,
     pub(super) timeout: Duration,
+    /// Out of order and duplicates; none by default.
+    pub(super) disorder: Disorder,
+    /// The mock's seed, behind the disorder's draws.
+    pub(super) seed: u64,
 }
 
 impl WebhookConfig {
@@ -134,7 +161,18 @@ impl WebhookConfig {
             attempts,
             first_delay,
             timeout,
+            disorder: Disorder::default(),
+            seed: 0,
         })
+    }
+
+    /// The same settings, delivering with `disorder`, its draws seeded from `seed`.
+    pub(crate) fn with_disorder(self, disorder: Disorder, seed: u64) -> Self {
+        Self {
+            disorder,
+            seed,
+            ..self
+        }
     }
 
     /// The wait after failed attempt `attempt` (from 1): the first delay doubled `attempt - 1`
@@ -183,6 +221,31 @@ mod tests {
     }
 
     #[test]
+    fn loopback_hosts_are_localhost_127_8_and_ipv6_one() {
+        for host in [
+            "localhost",
+            "LocalHost",
+            "127.0.0.1",
+            "127.255.0.9",
+            "[::1]",
+            "[::ffff:127.0.0.1]",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in [
+            "example.com",
+            "localhost.example.com",
+            "128.0.0.1",
+            "0.0.0.0",
+            "[::]",
+            "[::ffff:10.0.0.1]",
+            "::1x",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
     fn endpoints_are_checked() {
         let ok = Endpoint::parse("http://[::1]:8080/hooks?x=1", "whsec_abc").unwrap();
         assert_eq!(
@@ -194,25 +257,26 @@ mod tests {
             ),
             ("::1", 8080, "[::1]:8080", "/hooks?x=1")
         );
-        let bare = Endpoint::parse("http://example.com", "s").unwrap();
+        let bare = Endpoint::parse("http://localhost", "s").unwrap();
         assert_eq!((bare.port, bare.path_and_query.as_str()), (80, "/"));
         for (url, secret, expected) in [
             ("https://example.com/hook", "s", "https:// is not supported"),
             ("ftp://example.com/hook", "s", "absolute http:// URL"),
             ("/relative", "s", "absolute http:// URL"),
             ("not a url", "s", "not a valid URL"),
-            ("http://user:pw@example.com/", "s", "credentials"),
-            ("http://example.com/", "", "non-empty visible ASCII"),
+            ("http://user:pw@127.0.0.1/", "s", "credentials"),
+            ("http://127.0.0.1/", "", "non-empty visible ASCII"),
+            ("http://[::1]/", "with space", "non-empty visible ASCII"),
+            ("http://localhost/", "caf\u{e9}", "non-empty visible ASCII"),
             (
-                "http://example.com/",
-                "with space",
-                "non-empty visible ASCII",
+                "http://example.com/hook",
+                "s",
+                "to example.com, which is not loopback",
             ),
-            (
-                "http://example.com/",
-                "caf\u{e9}",
-                "non-empty visible ASCII",
-            ),
+            ("http://10.0.0.1:8080/", "s", "not loopback"),
+            ("http://[::2]/", "s", "not loopback"),
+            ("http://localhost.example.com/", "s", "not loopback"),
+            ("http://0.0.0.0/", "s", "not loopback"),
         ] {
             let error = Endpoint::parse(url, secret).unwrap_err();
             assert!(error.contains(expected), "{url} {secret:?}: {error}");

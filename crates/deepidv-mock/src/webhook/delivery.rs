@@ -21,7 +21,10 @@ use tokio::{
     task::AbortHandle,
 };
 
-use super::{WebhookConfig, WebhookDelivery, WebhookEvent, config::Endpoint, event::envelope};
+use super::{
+    WebhookConfig, WebhookDelivery, WebhookEvent, config::Endpoint, disorder::Draws,
+    event::envelope,
+};
 use crate::journal::JOURNAL_CAP;
 
 /// The header carrying the signing secret.
@@ -43,6 +46,8 @@ struct Inner {
     running: HashMap<u64, AbortHandle>,
     /// Per (endpoint, session): the last delivery's number and the signal that it finished.
     tails: HashMap<(usize, String), (u64, oneshot::Receiver<()>)>,
+    /// The out-of-order and duplicate draws, made in the order the events happen.
+    draws: Draws,
 }
 
 impl Inner {
@@ -104,21 +109,31 @@ struct Job {
     body: Bytes,
     delivery: u64,
     epoch: u64,
+    /// How long to wait before the first attempt (out of order only).
+    hold: Duration,
+    /// Whether this is the second copy of a duplicated delivery.
+    duplicate: bool,
 }
 
 impl Webhooks {
     pub(crate) fn new(config: WebhookConfig, runtime: Handle) -> Self {
+        let inner = Inner {
+            draws: Draws::new(config.disorder, config.seed),
+            ..Inner::default()
+        };
         Self {
             config: Arc::new(config),
             runtime,
             hub: Arc::new(Hub {
-                inner: Mutex::new(Inner::default()),
+                inner: Mutex::new(inner),
                 changed: watch::Sender::new(0),
             }),
         }
     }
 
-    /// Sends `event` with `record` as `data` to every endpoint, in the background.
+    /// Sends `event` with `record` as `data` to every endpoint, in the background: once each,
+    /// chained after the session's previous delivery there; or, as configured, twice, or held
+    /// back and unchained.
     pub(crate) fn emit(&self, event: WebhookEvent, record: &Value) {
         if self.config.endpoints.is_empty() {
             return;
@@ -129,30 +144,41 @@ impl Webhooks {
             .unwrap_or_default()
             .to_owned();
         let body = Bytes::from(envelope(event, record));
+        let in_order = self.config.disorder.in_order();
         let mut inner = self.hub.lock();
         for endpoint in 0..self.config.endpoints.len() {
-            inner.last_delivery += 1;
-            inner.in_flight += 1;
-            let delivery = inner.last_delivery;
-            let (done, finished) = oneshot::channel();
-            let previous = inner
-                .tails
-                .insert((endpoint, session_id.clone()), (delivery, finished))
-                .map(|(_, finished)| finished);
-            let job = Job {
-                config: self.config.clone(),
-                hub: self.hub.clone(),
-                endpoint,
-                event,
-                session_id: session_id.clone(),
-                body: body.clone(),
-                delivery,
-                epoch: inner.epoch,
-            };
-            // The task cannot finish (and look for its entry) before the entry is in: it needs
-            // this lock to finish.
-            let task = self.runtime.spawn(deliver(job, previous, done));
-            inner.running.insert(delivery, task.abort_handle());
+            let copies = inner.draws.copies();
+            for copy in 0..copies {
+                inner.last_delivery += 1;
+                inner.in_flight += 1;
+                let delivery = inner.last_delivery;
+                let hold = inner.draws.hold();
+                let (done, finished) = oneshot::channel();
+                let previous = if in_order {
+                    inner
+                        .tails
+                        .insert((endpoint, session_id.clone()), (delivery, finished))
+                        .map(|(_, finished)| finished)
+                } else {
+                    None
+                };
+                let job = Job {
+                    config: self.config.clone(),
+                    hub: self.hub.clone(),
+                    endpoint,
+                    event,
+                    session_id: session_id.clone(),
+                    body: body.clone(),
+                    delivery,
+                    epoch: inner.epoch,
+                    hold,
+                    duplicate: copy > 0,
+                };
+                // The task cannot finish (and look for its entry) before the entry is in: it
+                // needs this lock to finish.
+                let task = self.runtime.spawn(deliver(job, previous, done));
+                inner.running.insert(delivery, task.abort_handle());
+            }
         }
         drop(inner);
         self.hub.notify();
@@ -170,8 +196,10 @@ impl Webhooks {
             task.abort();
         }
         let epoch = inner.epoch.wrapping_add(1);
+        let draws = inner.draws.restarted();
         *inner = Inner {
             epoch,
+            draws,
             ..Inner::default()
         };
         drop(inner);
@@ -243,6 +271,9 @@ async fn deliver(job: Job, previous: Option<oneshot::Receiver<()>>, done: onesho
         // An error means the previous task was stopped: nothing to wait for.
         let _ = previous.await;
     }
+    if !job.hold.is_zero() {
+        tokio::time::sleep(job.hold).await;
+    }
     let config = &job.config;
     let endpoint = &config.endpoints[job.endpoint];
     for attempt in 1..=config.attempts {
@@ -259,6 +290,7 @@ async fn deliver(job: Job, previous: Option<oneshot::Receiver<()>>, done: onesho
         };
         let entry = WebhookDelivery {
             delivery: job.delivery,
+            duplicate: job.duplicate,
             event: job.event,
             session_id: job.session_id.clone(),
             url: endpoint.url.clone(),
@@ -358,6 +390,7 @@ mod tests {
         for attempt in 1..=10_005 {
             inner.journal(WebhookDelivery {
                 delivery: 1,
+                duplicate: false,
                 event: WebhookEvent::SessionCreated,
                 session_id: "s".into(),
                 url: "http://127.0.0.1/".into(),

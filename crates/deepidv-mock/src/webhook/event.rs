@@ -72,6 +72,10 @@ pub struct WebhookDelivery {
     /// Numbers the delivery (one event to one endpoint), from 1 since the start or the last reset;
     /// every attempt of a delivery has the same number.
     pub delivery: u64,
+    /// Whether this delivery is the second copy of an event, sent because of
+    /// [`MockBuilder::webhook_duplicates`](crate::MockBuilder::webhook_duplicates) (the copy has
+    /// its own delivery number; the body is the same).
+    pub duplicate: bool,
     /// The event, the envelope's `type`.
     pub event: WebhookEvent,
     /// The session the event is about (the envelope's `data.id`).

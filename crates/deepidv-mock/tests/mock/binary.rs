@@ -441,6 +441,59 @@ async fn the_binary_delivers_webhooks_and_retries() {
     assert_eq!(journal[0]["event"], "session.created");
 }
 
+#[tokio::test]
+async fn the_binary_delivers_out_of_order_and_duplicates_when_asked() {
+    let mut receiver = Receiver::start("/twice", vec![]).await;
+    let running = start(&[
+        "--api-key",
+        "sk_a",
+        "--seed",
+        "5",
+        "--webhook-url",
+        &receiver.url,
+        "--webhook-secret",
+        "whsec_twice",
+        "--webhook-out-of-order-ms",
+        "50",
+        "--webhook-duplicates",
+        "1",
+    ]);
+    let answer = http()
+        .post(format!("{}/v1/sessions", running.url))
+        .header("x-api-key", "sk_a")
+        .header("content-type", "application/json")
+        .body(CREATE)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    for _ in 0..2 {
+        assert_eq!(receiver.next().await.event(), "session.created");
+    }
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let journal: serde_json::Value = http()
+            .get(format!("{}/__mock/webhooks", running.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entries = journal.as_array().unwrap();
+        if entries.len() == 2 {
+            let duplicates: Vec<bool> = entries
+                .iter()
+                .map(|e| e["duplicate"].as_bool().unwrap())
+                .collect();
+            assert!(duplicates.contains(&true) && duplicates.contains(&false));
+            break;
+        }
+        assert!(Instant::now() < deadline, "journal: {journal:#}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[test]
 fn the_webhook_flags_are_documented_and_checked() {
     let binary = env!("CARGO_BIN_EXE_deepidv-mock");
@@ -452,6 +505,9 @@ fn the_webhook_flags_are_documented_and_checked() {
         "--webhook-attempts N",
         "--webhook-retry-ms MS",
         "--webhook-timeout-ms MS",
+        "--webhook-out-of-order-ms",
+        "--webhook-duplicates P",
+        "loopback",
         "deepidv-signature",
         "session.created",
         "GET /__mock/webhooks",
@@ -512,6 +568,27 @@ fn the_webhook_flags_are_documented_and_checked() {
         (
             vec!["--webhook-url", url, "--webhook-secret", "with space"],
             "non-empty visible ASCII",
+        ),
+        (
+            vec![
+                "--webhook-url",
+                "http://192.0.2.7:8080/hooks",
+                "--webhook-secret",
+                "whsec_x",
+            ],
+            "(MockBuilder::webhook, --webhook-url): plain http:// would send the signing secret",
+        ),
+        (
+            vec!["--webhook-out-of-order-ms", "3600001"],
+            "--webhook-out-of-order-ms takes a number of milliseconds from 0 to 3600000",
+        ),
+        (
+            vec!["--webhook-duplicates", "1.5"],
+            "--webhook-duplicates takes a probability from 0 to 1",
+        ),
+        (
+            vec!["--webhook-duplicates", "NaN"],
+            "--webhook-duplicates takes a probability from 0 to 1",
         ),
         (
             vec!["--webhook-attempts", "1000"],

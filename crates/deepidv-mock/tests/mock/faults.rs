@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use deepidv_mock::{Fault, FaultKind, MockServer, Operation};
+use deepidv_mock::{Fault, FaultKind, MockOperation, MockServer};
 
 use crate::common::*;
 
@@ -42,7 +42,7 @@ async fn a_status_fault_answers_instead_of_the_api() {
 #[tokio::test]
 async fn faults_can_target_one_operation() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(429).on(Operation::CreateSession));
+    mock.inject(Fault::status(429).on(MockOperation::CreateSession));
     assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 200);
     assert_eq!(
         live(&mock, "POST", "/v1/sessions", Some(CREATE))
@@ -50,12 +50,13 @@ async fn faults_can_target_one_operation() {
             .status,
         429
     );
-    let operations: Vec<Option<Operation>> = mock.requests().iter().map(|r| r.operation).collect();
+    let operations: Vec<Option<MockOperation>> =
+        mock.requests().iter().map(|r| r.operation).collect();
     assert_eq!(
         operations,
         [
-            Some(Operation::ListSessions),
-            Some(Operation::CreateSession)
+            Some(MockOperation::ListSessions),
+            Some(MockOperation::CreateSession)
         ]
     );
 }
@@ -117,7 +118,7 @@ async fn a_dropped_connection_gives_no_answer() {
 #[tokio::test]
 async fn process_then_drop_creates_but_never_answers() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
     let sent = http()
         .post(format!("{}/v1/sessions", mock.url()))
         .header("x-api-key", mock.api_key())
@@ -243,7 +244,7 @@ async fn clear_faults_removes_every_pending_fault() {
     mock.inject(Fault::status(503).times(100));
     mock.inject(
         Fault::drop_connection()
-            .on(Operation::CreateSession)
+            .on(MockOperation::CreateSession)
             .times(100),
     );
     assert_eq!(live(&mock, "GET", "/v1/sessions", None).await.status, 503);
@@ -262,18 +263,18 @@ async fn clear_faults_removes_every_pending_fault() {
 #[tokio::test]
 async fn faults_and_the_journal_follow_the_route_not_the_path_text() {
     // (method, path, operation journaled, whether an unscoped fault applied, status)
-    let cases: [(&str, &str, Option<Operation>, bool, u16); 10] = [
+    let cases: [(&str, &str, Option<MockOperation>, bool, u16); 10] = [
         (
             "POST",
             "/v1/sessions",
-            Some(Operation::CreateSession),
+            Some(MockOperation::CreateSession),
             true,
             418,
         ),
         (
             "GET",
             "/v1/sessions/abc",
-            Some(Operation::RetrieveSession),
+            Some(MockOperation::RetrieveSession),
             true,
             418,
         ),
@@ -282,14 +283,14 @@ async fn faults_and_the_journal_follow_the_route_not_the_path_text() {
         (
             "POST",
             "/v1/sessions/",
-            Some(Operation::CreateSession),
+            Some(MockOperation::CreateSession),
             true,
             418,
         ),
         (
             "GET",
             "/v1/sessions/",
-            Some(Operation::ListSessions),
+            Some(MockOperation::ListSessions),
             true,
             418,
         ),
@@ -328,7 +329,7 @@ async fn faults_and_the_journal_follow_the_route_not_the_path_text() {
     }
     // A fault for one operation skips the others' requests, and 404s.
     mock.reset();
-    mock.inject(Fault::status(418).on(Operation::RetrieveSession));
+    mock.inject(Fault::status(418).on(MockOperation::RetrieveSession));
     assert_eq!(
         live(&mock, "GET", "/v1/sessions/abc/", None).await.status,
         404

@@ -9,4 +9,6 @@ mod binary;
 mod conformance;
 mod control;
 mod faults;
+mod sessions;
+mod webhook_order;
 mod webhooks;

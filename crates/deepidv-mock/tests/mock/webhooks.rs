@@ -154,6 +154,7 @@ async fn a_sessions_life_reaches_every_endpoint_with_the_secret_and_the_bare_rec
             "attempt",
             "delivered",
             "delivery",
+            "duplicate",
             "duration_millis",
             "error",
             "event",

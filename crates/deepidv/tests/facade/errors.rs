@@ -377,7 +377,7 @@ async fn the_request_id_comes_through_the_mock() {
     mock.inject(
         deepidv_mock::Fault::status(403)
             .header("x-amzn-requestid", "amzn-42")
-            .on(deepidv_mock::Operation::RetrieveSession),
+            .on(deepidv_mock::MockOperation::RetrieveSession),
     );
     let e = client_for(&mock)
         .sessions()

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use deepidv::{Client, Error, Session, SessionListParams, SessionStatus};
-use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
+use deepidv_mock::{Fault, MockOperation, MockServer, SeedSessions};
 use futures_util::StreamExt;
 
 use crate::common::{client_for, within};
@@ -14,10 +14,7 @@ fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {
     ids.reverse();
     ids.into_iter()
         .map(|id| {
-            let status = mock.session(&id).unwrap()["status"]
-                .as_str()
-                .unwrap()
-                .to_owned();
+            let status = mock.session(&id).unwrap().status().to_string();
             (id, status)
         })
         .collect()
@@ -26,7 +23,7 @@ fn seeded(mock: &MockServer, n: usize) -> Vec<(String, String)> {
 fn list_requests(mock: &MockServer) -> usize {
     mock.requests()
         .iter()
-        .filter(|r| r.operation == Some(Operation::ListSessions))
+        .filter(|r| r.operation == Some(MockOperation::ListSessions))
         .count()
 }
 
@@ -126,7 +123,7 @@ async fn a_fault_mid_walk_is_retried() {
     while let Some(session) = within(stream.next()).await {
         ids.push(session.unwrap().id);
         if ids.len() == 250 {
-            mock.inject(Fault::status(503).on(Operation::ListSessions).times(2));
+            mock.inject(Fault::status(503).on(MockOperation::ListSessions).times(2));
         }
     }
     assert_eq!(ids, expected);
@@ -156,7 +153,11 @@ async fn a_persistent_fault_is_yielded_once_and_ends_the_walk() {
             Ok(_) => {
                 ok += 1;
                 if ok == 100 {
-                    mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
+                    mock.inject(
+                        Fault::status(500)
+                            .on(MockOperation::ListSessions)
+                            .times(100),
+                    );
                 }
             }
             Err(e) => errors.push(e),
@@ -250,7 +251,7 @@ async fn list_all_holds_at_most_two_pages() {
     let answered = |mock: &MockServer| {
         mock.requests()
             .iter()
-            .filter(|r| r.operation == Some(Operation::ListSessions) && r.status.is_some())
+            .filter(|r| r.operation == Some(MockOperation::ListSessions) && r.status.is_some())
             .count()
     };
 

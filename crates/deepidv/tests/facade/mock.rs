@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use deepidv::{Client, Error, SessionListParams, SessionStatus, SessionStatusUpdate};
-use deepidv_mock::{Channel, Fault, MockServer, Operation, SeedSessions};
+use deepidv_mock::{Channel, Fault, MockOperation, MockServer, SeedSessions};
 use serde_json::Value;
 
 use crate::common::{applicant, client_for, normalise};
@@ -145,12 +145,7 @@ async fn paging_over_a_thousand_sessions_sees_each_once() {
     // The status filter and offset, emulated over pages of 500.
     let statuses: Vec<String> = seeded
         .iter()
-        .map(|id| {
-            mock.session(id).unwrap()["status"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
+        .map(|id| mock.session(id).unwrap().status().to_string())
         .collect();
     let verified: Vec<&String> = seeded
         .iter()
@@ -175,7 +170,7 @@ async fn paging_over_a_thousand_sessions_sees_each_once() {
     assert!(
         mock.requests()
             .iter()
-            .filter(|r| r.operation == Some(Operation::ListSessions))
+            .filter(|r| r.operation == Some(MockOperation::ListSessions))
             .all(|r| {
                 let query = r.query.clone().unwrap_or_default();
                 !query.contains("offset") && !query.contains("status")
@@ -189,9 +184,13 @@ async fn reads_are_retried_through_injected_faults() {
     let sessions = client_for(&mock).sessions();
     let created = sessions.create(applicant("retry-1")).await.unwrap();
 
-    mock.inject(Fault::status(503).on(Operation::RetrieveSession).times(2));
-    mock.inject(Fault::drop_connection().on(Operation::ListSessions));
-    mock.inject(Fault::drop_mid_body().on(Operation::UpdateSessionStatus));
+    mock.inject(
+        Fault::status(503)
+            .on(MockOperation::RetrieveSession)
+            .times(2),
+    );
+    mock.inject(Fault::drop_connection().on(MockOperation::ListSessions));
+    mock.inject(Fault::drop_mid_body().on(MockOperation::UpdateSessionStatus));
     mock.submit(&created.id).unwrap();
 
     sessions.retrieve(&created.id).await.unwrap();
@@ -208,10 +207,10 @@ async fn reads_are_retried_through_injected_faults() {
             .filter(|r| r.operation == Some(operation))
             .count()
     };
-    assert_eq!(count(Operation::RetrieveSession), 3);
-    assert_eq!(count(Operation::ListSessions), 2);
+    assert_eq!(count(MockOperation::RetrieveSession), 3);
+    assert_eq!(count(MockOperation::ListSessions), 2);
     assert_eq!(
-        count(Operation::UpdateSessionStatus),
+        count(MockOperation::UpdateSessionStatus),
         2,
         "setting a status twice is harmless"
     );
@@ -240,15 +239,15 @@ async fn a_rate_limited_create_is_retried_after_retry_after() {
     );
     assert_eq!(mock.session_count(), 1);
     assert_eq!(
-        mock.session(&created.id).unwrap()["external_id"],
-        "limited-1"
+        mock.session(&created.id).unwrap().external_id(),
+        Some("limited-1")
     );
 }
 
 #[tokio::test]
 async fn a_create_whose_answer_is_lost_is_not_repeated() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
 
     let e = client_for(&mock)
         .sessions()
@@ -270,7 +269,7 @@ async fn a_create_whose_answer_is_lost_is_not_repeated() {
     let creates = mock
         .requests()
         .iter()
-        .filter(|r| r.operation == Some(Operation::CreateSession))
+        .filter(|r| r.operation == Some(MockOperation::CreateSession))
         .count();
     assert_eq!(creates, 1, "the create was sent once");
     let invites = mock.invites();
@@ -294,7 +293,7 @@ async fn a_slow_mock_is_a_timeout() {
     let mock = MockServer::start().await;
     mock.inject(
         Fault::delay(Duration::from_secs(5))
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(5),
     );
     let client = Client::builder()

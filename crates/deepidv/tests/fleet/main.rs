@@ -13,7 +13,7 @@ use std::{
 };
 
 use deepidv::{Client, CreateOutcome, Error, RateLimit, SessionCreateInput, SessionListParams};
-use deepidv_mock::{Channel, Fault, MockServer, Operation};
+use deepidv_mock::{Channel, Fault, MockOperation, MockServer};
 use redis_server::RedisServer;
 
 const OUTAGE: &str = "Redis is unreachable or slow";
@@ -115,7 +115,7 @@ async fn two_clients_create_once_send_one_create() {
     };
     let mock = MockServer::start().await;
     // The first create is processed, but its answer is lost.
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
     let url = redis.url();
     let (a, b) = (
         replica(mock.url(), mock.api_key(), Some(&url)),
@@ -140,7 +140,7 @@ async fn two_clients_create_once_send_one_create() {
     assert_eq!(
         mock.requests()
             .iter()
-            .filter(|r| r.operation == Some(Operation::CreateSession))
+            .filter(|r| r.operation == Some(MockOperation::CreateSession))
             .count(),
         1
     );
@@ -269,7 +269,7 @@ async fn two_processes_create_once_at_the_same_moment_send_one_create() {
         return;
     };
     let mock = MockServer::start().await;
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
     let start_at = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -547,7 +547,7 @@ async fn a_shared_turn_past_the_total_timeout_fails_the_call_at_once() {
 }
 
 /// How many requests for `operation` the mock received.
-fn sent(mock: &MockServer, operation: Operation) -> usize {
+fn sent(mock: &MockServer, operation: MockOperation) -> usize {
     mock.requests()
         .iter()
         .filter(|r| r.operation == Some(operation))
@@ -583,9 +583,9 @@ async fn a_later_replica_retrieves_the_recorded_session_and_no_lock_is_left() {
         panic!("{outcome:?}")
     };
     assert_eq!(existing.id, created.id);
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
     assert_eq!(
-        sent(&mock, Operation::ListSessions),
+        sent(&mock, MockOperation::ListSessions),
         1,
         "only the first call's look"
     );
@@ -598,7 +598,7 @@ async fn a_later_replica_retrieves_the_recorded_session_and_no_lock_is_left() {
         matches!(&outcome, CreateOutcome::Existing(found) if found.id == created.id),
         "{outcome:?}"
     );
-    assert_eq!(sent(&mock, Operation::ListSessions), 2, "looked up");
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 2, "looked up");
     assert_eq!(mock.session_count(), 1);
 }
 
@@ -611,7 +611,7 @@ async fn a_cancelled_create_once_releases_its_lock_for_the_next_replica() {
         return;
     };
     let mock = MockServer::start().await;
-    mock.inject(Fault::delay(Duration::from_secs(30)).on(Operation::CreateSession));
+    mock.inject(Fault::delay(Duration::from_secs(30)).on(MockOperation::CreateSession));
     let url = redis.url();
     let a = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
     let b = replica(mock.url(), mock.api_key(), Some(&url)).sessions();
@@ -663,7 +663,7 @@ async fn a_cancelled_wait_hands_its_shared_turn_back() {
     )
     .await;
     assert!(cancelled.is_err(), "{cancelled:?}");
-    assert_eq!(sent(&mock, Operation::ListSessions), 1);
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 1);
 
     let started = Instant::now();
     while next_free() != before {

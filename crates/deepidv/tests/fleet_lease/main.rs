@@ -10,7 +10,7 @@ mod redis_server;
 use std::time::{Duration, Instant};
 
 use deepidv::{CreateOutcome, Error, SessionCreateInput, Sessions};
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, MockOperation, MockServer};
 use redis_server::RedisServer;
 
 fn applicant(external_id: &str) -> SessionCreateInput {
@@ -19,7 +19,7 @@ fn applicant(external_id: &str) -> SessionCreateInput {
 }
 
 /// How many requests for `operation` the mock received.
-fn sent(mock: &MockServer, operation: Operation) -> usize {
+fn sent(mock: &MockServer, operation: MockOperation) -> usize {
     mock.requests()
         .iter()
         .filter(|r| r.operation == Some(operation))
@@ -62,7 +62,7 @@ async fn a_call_longer_than_the_lease_keeps_its_lock() {
     mock.inject(
         Fault::status(429)
             .header("retry-after", "1")
-            .on(Operation::CreateSession)
+            .on(MockOperation::CreateSession)
             .times(3),
     );
     let lease = Duration::from_secs(2);
@@ -94,7 +94,7 @@ async fn a_call_longer_than_the_lease_keeps_its_lock() {
     );
     assert_eq!(mock.session_count(), 1, "one session");
     assert_eq!(
-        sent(&mock, Operation::CreateSession),
+        sent(&mock, MockOperation::CreateSession),
         4,
         "3 refused, 1 made"
     );
@@ -117,7 +117,7 @@ async fn a_holder_that_cannot_renew_stops_before_its_next_attempt() {
         mock.inject(
             Fault::status(429)
                 .header("retry-after", "2")
-                .on(Operation::CreateSession)
+                .on(MockOperation::CreateSession)
                 .times(100),
         );
         let sessions = leased(
@@ -128,7 +128,7 @@ async fn a_holder_that_cannot_renew_stops_before_its_next_attempt() {
         );
         let call = tokio::spawn(async move { sessions.create_once(applicant(external_id)).await });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(sent(&mock, Operation::CreateSession), 1, "{case}");
+        assert_eq!(sent(&mock, MockOperation::CreateSession), 1, "{case}");
         match case {
             "restarted" => redis.restart(),
             _ => pause(&redis, Duration::from_secs(3)),
@@ -142,7 +142,7 @@ async fn a_holder_that_cannot_renew_stops_before_its_next_attempt() {
 
         assert!(matches!(e, Error::Coordination { .. }), "{case}: {e:?}");
         assert_eq!(
-            sent(&mock, Operation::CreateSession),
+            sent(&mock, MockOperation::CreateSession),
             1,
             "{case}: nothing sent after the lease could not be renewed"
         );
@@ -160,7 +160,7 @@ async fn a_waiter_that_saw_the_lock_held_never_falls_open() {
     };
     let mock = MockServer::start().await;
     // The holder's create is answered after 1.5 s (the mock creates then).
-    mock.inject(Fault::delay(Duration::from_millis(1_500)).on(Operation::CreateSession));
+    mock.inject(Fault::delay(Duration::from_millis(1_500)).on(MockOperation::CreateSession));
     let lease = Duration::from_secs(4);
     let a = leased(&mock, &redis, Duration::from_secs(2), lease);
     let b = leased(&mock, &redis, Duration::from_secs(2), lease);
@@ -187,7 +187,7 @@ async fn a_waiter_that_saw_the_lock_held_never_falls_open() {
         matches!(&waiter, CreateOutcome::Existing(found) if found.id == holder.session_id()),
         "{waiter:?}"
     );
-    assert_eq!(sent(&mock, Operation::CreateSession), 1, "one create");
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1, "one create");
     assert_eq!(mock.session_count(), 1, "one session");
 }
 
@@ -239,7 +239,7 @@ async fn a_holder_that_lost_its_lock_cannot_overwrite_the_record() {
         return;
     };
     let mock = MockServer::start().await;
-    mock.inject(Fault::delay(Duration::from_secs(1)).on(Operation::CreateSession));
+    mock.inject(Fault::delay(Duration::from_secs(1)).on(MockOperation::CreateSession));
     let a = leased(
         &mock,
         &redis,

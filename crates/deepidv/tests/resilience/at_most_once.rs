@@ -1,14 +1,14 @@
 //! `create_once` and `update_status` when an answer is lost.
 
 use deepidv::{CreateOutcome, Error, SessionStatus, SessionStatusUpdate};
-use deepidv_mock::{Channel, Fault, MockServer, Operation};
+use deepidv_mock::{Channel, Fault, MockOperation, MockServer};
 
 use crate::{applicant, builder, sent, within};
 
 #[tokio::test]
 async fn a_lost_answer_is_found_not_repeated() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
     let sessions = builder(&mock).build().unwrap().sessions();
 
     let outcome = within(sessions.create_once(applicant("once-1")))
@@ -26,14 +26,14 @@ async fn a_lost_answer_is_found_not_repeated() {
         [Channel::Email, Channel::Sms],
         "one set of invitations"
     );
-    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1);
 }
 
 #[tokio::test]
 async fn a_create_that_never_happened_is_sent_again() {
     let mock = MockServer::start().await;
     // Dropped before processing: the lookup finds nothing, so the create is repeated.
-    mock.inject(Fault::drop_connection().on(Operation::CreateSession));
+    mock.inject(Fault::drop_connection().on(MockOperation::CreateSession));
     let sessions = builder(&mock).build().unwrap().sessions();
 
     let outcome = within(sessions.create_once(applicant("once-2")))
@@ -43,9 +43,9 @@ async fn a_create_that_never_happened_is_sent_again() {
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
     assert_eq!(mock.session_count(), 1);
     assert_eq!(mock.invites().len(), 2);
-    assert_eq!(sent(&mock, Operation::CreateSession), 2);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 2);
     assert_eq!(
-        sent(&mock, Operation::ListSessions),
+        sent(&mock, MockOperation::ListSessions),
         2,
         "the look before creating, and the lookup after the lost attempt"
     );
@@ -69,8 +69,8 @@ async fn a_clean_create_looks_once_first() {
     assert_eq!(
         operations,
         [
-            Some(Operation::ListSessions),
-            Some(Operation::CreateSession)
+            Some(MockOperation::ListSessions),
+            Some(MockOperation::CreateSession)
         ]
     );
     let query = requests[0].query.as_deref().unwrap_or_default();
@@ -90,7 +90,7 @@ async fn a_restarted_worker_finds_the_session_and_creates_nothing() {
     // The first process sends the create (the mock makes the session, then holds the answer's
     // body back) and dies before reading the answer.
     mock.inject(
-        Fault::slow_body(std::time::Duration::from_millis(500)).on(Operation::CreateSession),
+        Fault::slow_body(std::time::Duration::from_millis(500)).on(MockOperation::CreateSession),
     );
     let died = tokio::time::timeout(
         std::time::Duration::from_millis(250),
@@ -112,14 +112,18 @@ async fn a_restarted_worker_finds_the_session_and_creates_nothing() {
     );
     assert_eq!(mock.session_count(), 1, "one session");
     assert_eq!(mock.invites().len(), 2, "one set of invitations");
-    assert_eq!(sent(&mock, Operation::CreateSession), 1, "no second create");
+    assert_eq!(
+        sent(&mock, MockOperation::CreateSession),
+        1,
+        "no second create"
+    );
 }
 
 /// A look before the create that fails returns its error, and nothing is created.
 #[tokio::test]
 async fn a_failed_look_before_creating_sends_no_create() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(403).on(Operation::ListSessions));
+    mock.inject(Fault::status(403).on(MockOperation::ListSessions));
     let sessions = builder(&mock).build().unwrap().sessions();
 
     let e = within(sessions.create_once(applicant("look-1")))
@@ -127,7 +131,7 @@ async fn a_failed_look_before_creating_sends_no_create() {
         .unwrap_err();
 
     assert_eq!(e.status(), Some(403), "{e:?}");
-    assert_eq!(sent(&mock, Operation::CreateSession), 0);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 0);
     assert_eq!(mock.session_count(), 0);
 }
 
@@ -136,7 +140,7 @@ async fn attempts_count_against_max_retries() {
     let mock = MockServer::start().await;
     mock.inject(
         Fault::drop_connection()
-            .on(Operation::CreateSession)
+            .on(MockOperation::CreateSession)
             .times(100),
     );
     let sessions = builder(&mock).max_retries(2).build().unwrap().sessions();
@@ -155,7 +159,7 @@ async fn attempts_count_against_max_retries() {
         ),
         "{e:?}"
     );
-    assert_eq!(sent(&mock, Operation::CreateSession), 3);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 3);
     assert_eq!(mock.session_count(), 0);
 }
 
@@ -180,11 +184,11 @@ async fn a_refused_retry_after_a_lost_update_checks_the_status() {
     let created = sessions.create(applicant("update-1")).await.unwrap();
     mock.submit(&created.id).unwrap();
     // The first update is applied but its answer lost; the retry is refused.
-    mock.inject(Fault::process_then_drop().on(Operation::UpdateSessionStatus));
+    mock.inject(Fault::process_then_drop().on(MockOperation::UpdateSessionStatus));
     mock.inject(
         Fault::status(409)
             .body("application/json", r#"{"error":"Status already set"}"#)
-            .on(Operation::UpdateSessionStatus),
+            .on(MockOperation::UpdateSessionStatus),
     );
 
     let updated = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
@@ -192,8 +196,8 @@ async fn a_refused_retry_after_a_lost_update_checks_the_status() {
         .unwrap();
 
     assert_eq!(updated.session_record.status, SessionStatus::Verified);
-    assert_eq!(sent(&mock, Operation::UpdateSessionStatus), 2);
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::UpdateSessionStatus), 2);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 #[tokio::test]
@@ -210,7 +214,7 @@ async fn a_refusal_without_an_earlier_lost_attempt_is_reported() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Validation { .. }), "{e:?}");
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 0);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 0);
 }
 
 /// Creates a session and decides it `REJECTED`; returns its id.
@@ -237,13 +241,13 @@ async fn a_refused_retry_is_reported_when_the_session_has_another_decision() {
     let sessions = builder(&mock).build().unwrap().sessions();
     let id = rejected_session(&mock, &sessions, "update-3").await;
     for lost in [Fault::drop_connection(), Fault::status(503)] {
-        mock.inject(lost.on(Operation::UpdateSessionStatus));
+        mock.inject(lost.on(MockOperation::UpdateSessionStatus));
         mock.inject(
             Fault::status(409)
                 .body("application/json", r#"{"error":"Status already set"}"#)
-                .on(Operation::UpdateSessionStatus),
+                .on(MockOperation::UpdateSessionStatus),
         );
-        let reads_before = sent(&mock, Operation::RetrieveSession);
+        let reads_before = sent(&mock, MockOperation::RetrieveSession);
 
         let e = within(sessions.update_status(&id, SessionStatusUpdate::Verified))
             .await
@@ -252,11 +256,11 @@ async fn a_refused_retry_is_reported_when_the_session_has_another_decision() {
         assert_eq!(e.status(), Some(409), "{e:?}");
         assert!(matches!(e, Error::Api { .. }), "{e:?}");
         assert_eq!(
-            sent(&mock, Operation::RetrieveSession),
+            sent(&mock, MockOperation::RetrieveSession),
             reads_before + 1,
             "the session was read once to reconcile"
         );
-        assert_eq!(mock.session(&id).unwrap()["status"], "REJECTED");
+        assert_eq!(mock.session(&id).unwrap().status(), "REJECTED");
     }
 }
 
@@ -267,20 +271,20 @@ async fn a_failing_reconciliation_read_returns_the_refusal() {
     let sessions = builder(&mock).build().unwrap().sessions();
     let created = sessions.create(applicant("update-4")).await.unwrap();
     mock.submit(&created.id).unwrap();
-    mock.inject(Fault::drop_connection().on(Operation::UpdateSessionStatus));
+    mock.inject(Fault::drop_connection().on(MockOperation::UpdateSessionStatus));
     mock.inject(
         Fault::status(409)
             .body("application/json", r#"{"error":"Status already set"}"#)
-            .on(Operation::UpdateSessionStatus),
+            .on(MockOperation::UpdateSessionStatus),
     );
-    mock.inject(Fault::status(403).on(Operation::RetrieveSession));
+    mock.inject(Fault::status(403).on(MockOperation::RetrieveSession));
 
     let e = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
         .await
         .unwrap_err();
 
     assert_eq!(e.status(), Some(409), "{e:?}");
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 /// If the lookup after an ambiguous create fails, the create's error is returned (whether the
@@ -288,10 +292,14 @@ async fn a_failing_reconciliation_read_returns_the_refusal() {
 #[tokio::test]
 async fn a_failed_lookup_returns_the_creates_error() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(503).on(Operation::CreateSession));
+    mock.inject(Fault::status(503).on(MockOperation::CreateSession));
     // The look before creating is answered; every lookup after the create fails.
-    mock.inject(Fault::delay(std::time::Duration::ZERO).on(Operation::ListSessions));
-    mock.inject(Fault::status(500).on(Operation::ListSessions).times(100));
+    mock.inject(Fault::delay(std::time::Duration::ZERO).on(MockOperation::ListSessions));
+    mock.inject(
+        Fault::status(500)
+            .on(MockOperation::ListSessions)
+            .times(100),
+    );
     let sessions = builder(&mock).build().unwrap().sessions();
 
     let e = within(sessions.create_once(applicant("lookup-1")))
@@ -300,9 +308,9 @@ async fn a_failed_lookup_returns_the_creates_error() {
 
     assert_eq!(e.status(), Some(503), "{e:?}");
     assert!(!e.is_retryable(), "an ambiguous create is not retryable");
-    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1);
     // The look first, then the lookup, a read: retried like one (1 + 3), then given up.
-    assert_eq!(sent(&mock, Operation::ListSessions), 1 + 4);
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 1 + 4);
 }
 
 /// Every ambiguous failure leads to a lookup: a 5xx, a timeout after sending, a 200 whose
@@ -320,7 +328,7 @@ async fn ambiguous_failures_are_looked_up() {
     .enumerate()
     {
         let mock = MockServer::start().await;
-        mock.inject(fault.on(Operation::CreateSession));
+        mock.inject(fault.on(MockOperation::CreateSession));
         let sessions = builder(&mock).build().unwrap().sessions();
 
         let outcome = sessions
@@ -333,16 +341,18 @@ async fn ambiguous_failures_are_looked_up() {
             "{n}: {outcome:?}"
         );
         assert_eq!(
-            sent(&mock, Operation::ListSessions),
+            sent(&mock, MockOperation::ListSessions),
             2,
             "{n}: the look first, one lookup"
         );
-        assert_eq!(sent(&mock, Operation::CreateSession), 2, "{n}");
+        assert_eq!(sent(&mock, MockOperation::CreateSession), 2, "{n}");
         assert_eq!(mock.session_count(), 1, "{n}");
     }
 
     let mock = MockServer::start().await;
-    mock.inject(Fault::slow_body(std::time::Duration::from_secs(5)).on(Operation::CreateSession));
+    mock.inject(
+        Fault::slow_body(std::time::Duration::from_secs(5)).on(MockOperation::CreateSession),
+    );
     let sessions = builder(&mock)
         .timeout(std::time::Duration::from_millis(500))
         .build()
@@ -355,8 +365,8 @@ async fn ambiguous_failures_are_looked_up() {
         panic!("{outcome:?}")
     };
     assert_eq!(existing.external_id.as_deref(), Some("ambiguous-slow"));
-    assert_eq!(sent(&mock, Operation::CreateSession), 1);
-    assert_eq!(sent(&mock, Operation::ListSessions), 2);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1);
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 2);
     assert_eq!(mock.session_count(), 1);
 }
 
@@ -366,7 +376,7 @@ async fn ambiguous_failures_are_looked_up() {
 async fn a_refused_create_is_not_looked_up() {
     for status in [400, 401, 402, 403, 404, 409, 422] {
         let mock = MockServer::start().await;
-        mock.inject(Fault::status(status).on(Operation::CreateSession));
+        mock.inject(Fault::status(status).on(MockOperation::CreateSession));
         let sessions = builder(&mock).build().unwrap().sessions();
 
         let e = within(sessions.create_once(applicant("refused-1")))
@@ -374,9 +384,9 @@ async fn a_refused_create_is_not_looked_up() {
             .unwrap_err();
 
         assert_eq!(e.status(), Some(status), "{e:?}");
-        assert_eq!(sent(&mock, Operation::CreateSession), 1, "{status}");
+        assert_eq!(sent(&mock, MockOperation::CreateSession), 1, "{status}");
         assert_eq!(
-            sent(&mock, Operation::ListSessions),
+            sent(&mock, MockOperation::ListSessions),
             1,
             "{status}: no lookup after the create"
         );
@@ -404,7 +414,11 @@ async fn the_newest_session_with_the_external_id_is_the_one_found() {
     };
     assert_eq!(found.id, older[2], "the newest of the older sessions");
     assert_eq!(mock.session_count(), 3);
-    assert_eq!(sent(&mock, Operation::CreateSession), 3, "no fourth create");
+    assert_eq!(
+        sent(&mock, MockOperation::CreateSession),
+        3,
+        "no fourth create"
+    );
 }
 
 /// Two lost attempts in a row, then a refusal: still reconciled (the uncertainty of the first is
@@ -415,12 +429,12 @@ async fn two_lost_updates_then_a_refusal_are_reconciled() {
     let sessions = builder(&mock).build().unwrap().sessions();
     let created = sessions.create(applicant("update-5")).await.unwrap();
     mock.submit(&created.id).unwrap();
-    mock.inject(Fault::process_then_drop().on(Operation::UpdateSessionStatus));
-    mock.inject(Fault::drop_connection().on(Operation::UpdateSessionStatus));
+    mock.inject(Fault::process_then_drop().on(MockOperation::UpdateSessionStatus));
+    mock.inject(Fault::drop_connection().on(MockOperation::UpdateSessionStatus));
     mock.inject(
         Fault::status(409)
             .body("application/json", r#"{"error":"Status already set"}"#)
-            .on(Operation::UpdateSessionStatus),
+            .on(MockOperation::UpdateSessionStatus),
     );
 
     let updated = within(sessions.update_status(&created.id, SessionStatusUpdate::Verified))
@@ -428,8 +442,8 @@ async fn two_lost_updates_then_a_refusal_are_reconciled() {
         .unwrap();
 
     assert_eq!(updated.session_record.status, SessionStatus::Verified);
-    assert_eq!(sent(&mock, Operation::UpdateSessionStatus), 3);
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::UpdateSessionStatus), 3);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 /// After an ambiguous create, `create_once` waits the retry delay's ceiling before it looks (to
@@ -437,7 +451,7 @@ async fn two_lost_updates_then_a_refusal_are_reconciled() {
 #[tokio::test]
 async fn create_once_waits_before_it_looks() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(503).on(Operation::CreateSession));
+    mock.inject(Fault::status(503).on(MockOperation::CreateSession));
     let sessions = builder(&mock)
         .initial_retry_delay(std::time::Duration::from_millis(300))
         .build()
@@ -451,7 +465,7 @@ async fn create_once_waits_before_it_looks() {
     let took = started.elapsed();
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
-    assert_eq!(sent(&mock, Operation::ListSessions), 2);
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 2);
     assert!(
         took >= std::time::Duration::from_millis(300),
         "looked after {took:?}"
@@ -464,7 +478,7 @@ async fn create_once_waits_before_it_looks() {
 #[tokio::test]
 async fn each_lookup_waits_twice_as_long_as_the_last() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(503).on(Operation::CreateSession).times(3));
+    mock.inject(Fault::status(503).on(MockOperation::CreateSession).times(3));
     let sessions = builder(&mock)
         .initial_retry_delay(std::time::Duration::from_millis(150))
         .max_retries(3)
@@ -479,8 +493,8 @@ async fn each_lookup_waits_twice_as_long_as_the_last() {
     let took = started.elapsed();
 
     assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
-    assert_eq!(sent(&mock, Operation::CreateSession), 4);
-    assert_eq!(sent(&mock, Operation::ListSessions), 1 + 3);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 4);
+    assert_eq!(sent(&mock, MockOperation::ListSessions), 1 + 3);
     // 150 + 300 + 600 ms; three equal waits would be 450 ms.
     assert!(
         took >= std::time::Duration::from_millis(1050),

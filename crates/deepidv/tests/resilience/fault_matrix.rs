@@ -30,15 +30,15 @@
 use std::time::{Duration, Instant};
 
 use deepidv::{Error, SessionListParams, SessionStatusUpdate, Sessions};
-use deepidv_mock::{Fault, MockServer, Operation, SeedSessions};
+use deepidv_mock::{Fault, MockOperation, MockServer, SeedSessions};
 
 use crate::{applicant, builder, sent};
 
-const OPERATIONS: [Operation; 4] = [
-    Operation::CreateSession,
-    Operation::RetrieveSession,
-    Operation::ListSessions,
-    Operation::UpdateSessionStatus,
+const OPERATIONS: [MockOperation; 4] = [
+    MockOperation::CreateSession,
+    MockOperation::RetrieveSession,
+    MockOperation::ListSessions,
+    MockOperation::UpdateSessionStatus,
 ];
 
 /// What a cell must end with.
@@ -82,7 +82,7 @@ impl Expect {
 
 /// Runs `operation` once against a mock answering every attempt with `fault`.
 async fn cell(
-    operation: Operation,
+    operation: MockOperation,
     fault: Fault,
     expect: Expect,
     retried: Retried,
@@ -120,7 +120,7 @@ async fn cell(
     );
     let attempts = match (retried, operation) {
         (Retried::Always, _) => 3,
-        (Retried::ExceptCreate, Operation::CreateSession) | (Retried::Never, _) => 1,
+        (Retried::ExceptCreate, MockOperation::CreateSession) | (Retried::Never, _) => 1,
         (Retried::ExceptCreate, _) => 3,
     };
     assert_eq!(
@@ -151,12 +151,12 @@ enum Retried {
     Never,
 }
 
-async fn call(sessions: &Sessions, operation: Operation, id: &str) -> deepidv::Result<()> {
+async fn call(sessions: &Sessions, operation: MockOperation, id: &str) -> deepidv::Result<()> {
     match operation {
-        Operation::CreateSession => sessions.create(applicant("matrix")).await.map(drop),
-        Operation::RetrieveSession => sessions.retrieve(id).await.map(drop),
-        Operation::ListSessions => sessions.list(SessionListParams::new()).await.map(drop),
-        Operation::UpdateSessionStatus => sessions
+        MockOperation::CreateSession => sessions.create(applicant("matrix")).await.map(drop),
+        MockOperation::RetrieveSession => sessions.retrieve(id).await.map(drop),
+        MockOperation::ListSessions => sessions.list(SessionListParams::new()).await.map(drop),
+        MockOperation::UpdateSessionStatus => sessions
             .update_status(id, SessionStatusUpdate::Verified)
             .await
             .map(drop),

@@ -14,7 +14,7 @@ use deepidv::{
     CreateOutcome, Error, MAX_PAGES_PER_CALL, RateLimit, SessionListParams, SessionStatus,
     SessionStatusUpdate,
 };
-use deepidv_mock::{Channel, Fault, MockServer, Operation, SeedSessions};
+use deepidv_mock::{Channel, Fault, MockOperation, MockServer, SeedSessions};
 use tokio::time::Instant;
 
 use crate::{applicant, builder, sent};
@@ -79,7 +79,7 @@ async fn the_total_timeout_bounds_every_page_of_an_emulated_list() {
         .unwrap();
     mock.inject(
         Fault::delay(Duration::from_millis(200))
-            .on(Operation::ListSessions)
+            .on(MockOperation::ListSessions)
             .times(1_000),
     );
     let client = builder(&mock)
@@ -98,14 +98,18 @@ async fn the_total_timeout_bounds_every_page_of_an_emulated_list() {
     assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert!(e.message().contains("total timeout"), "{e}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert!(sent(&mock, Operation::ListSessions) <= 2);
+    assert!(sent(&mock, MockOperation::ListSessions) <= 2);
 }
 
 /// `create_once`'s rounds (create, wait, look up) share the call's deadline.
 #[tokio::test]
 async fn the_total_timeout_bounds_the_rounds_of_create_once() {
     let mock = MockServer::start().await;
-    mock.inject(Fault::status(503).on(Operation::CreateSession).times(100));
+    mock.inject(
+        Fault::status(503)
+            .on(MockOperation::CreateSession)
+            .times(100),
+    );
     let client = builder(&mock)
         .initial_retry_delay(Duration::from_millis(200))
         .max_retries(20)
@@ -133,7 +137,7 @@ async fn the_total_timeout_bounds_the_rounds_of_create_once() {
     );
     // Rounds of 200, 400, 800 ms ... would take seconds without the shared deadline.
     assert!(took < Duration::from_secs(2), "took {took:?}");
-    assert!(sent(&mock, Operation::CreateSession) <= 3);
+    assert!(sent(&mock, MockOperation::CreateSession) <= 3);
 }
 
 /// `update_status`'s reconciliation read shares the call's deadline: it cannot turn a call that
@@ -153,14 +157,14 @@ async fn the_total_timeout_bounds_the_reconciliation_read() {
     mock.inject(
         Fault::status(503)
             .header("retry-after", "1")
-            .on(Operation::UpdateSessionStatus),
+            .on(MockOperation::UpdateSessionStatus),
     );
     mock.inject(
         Fault::status(409)
             .body("application/json", r#"{"error":"Status already set"}"#)
-            .on(Operation::UpdateSessionStatus),
+            .on(MockOperation::UpdateSessionStatus),
     );
-    mock.inject(Fault::delay(Duration::from_millis(800)).on(Operation::RetrieveSession));
+    mock.inject(Fault::delay(Duration::from_millis(800)).on(MockOperation::RetrieveSession));
     let client = builder(&mock)
         .total_timeout(Duration::from_millis(1_300))
         .build()
@@ -174,7 +178,7 @@ async fn the_total_timeout_bounds_the_reconciliation_read() {
 
     assert!(outcome.is_err(), "{outcome:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 /// Two concurrent `create_once` calls for one `external_id` in one client send one create: the
@@ -183,7 +187,7 @@ async fn the_total_timeout_bounds_the_reconciliation_read() {
 async fn concurrent_create_once_calls_create_one_session() {
     let mock = MockServer::start().await;
     // The first create is processed, but its answer is lost.
-    mock.inject(Fault::process_then_drop().on(Operation::CreateSession));
+    mock.inject(Fault::process_then_drop().on(MockOperation::CreateSession));
     let client = builder(&mock).build().unwrap();
     let (first, second) = (client.sessions(), client.clone().sessions());
 
@@ -207,7 +211,7 @@ async fn concurrent_create_once_calls_create_one_session() {
         [Channel::Email, Channel::Sms],
         "one set of invites"
     );
-    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1);
 }
 
 /// Without a fault, the first concurrent call creates and the second gets `Existing`.
@@ -229,7 +233,7 @@ async fn a_call_waiting_behind_a_create_gets_the_created_session() {
     };
     assert_eq!(created.id, existing.id);
     assert_eq!(mock.session_count(), 1);
-    assert_eq!(sent(&mock, Operation::CreateSession), 1);
+    assert_eq!(sent(&mock, MockOperation::CreateSession), 1);
     // Other ids do not wait for each other.
     let (c, d) = tokio::join!(
         sessions.create_once(applicant("single-3")),
@@ -247,7 +251,7 @@ async fn a_retry_after_too_large_to_parse_stops_the_retries() {
     mock.inject(
         Fault::status(429)
             .header("retry-after", "99999999999999999999999")
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(10),
     );
     let client = builder(&mock).build().unwrap();
@@ -265,7 +269,7 @@ async fn a_retry_after_too_large_to_parse_stops_the_retries() {
         panic!("{e:?}")
     };
     assert_eq!(*retry_after, Some(Duration::MAX));
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 /// A server that answers every page with an empty list and a fresh token cannot keep a call
@@ -324,8 +328,8 @@ async fn a_forbidden_retry_after_a_lost_update_is_not_reconciled() {
         .await
         .unwrap();
     for status in [401, 403, 404] {
-        mock.inject(Fault::process_then_drop().on(Operation::UpdateSessionStatus));
-        mock.inject(Fault::status(status).on(Operation::UpdateSessionStatus));
+        mock.inject(Fault::process_then_drop().on(MockOperation::UpdateSessionStatus));
+        mock.inject(Fault::status(status).on(MockOperation::UpdateSessionStatus));
 
         let e = sessions
             .update_status(&created.id, SessionStatusUpdate::Verified)
@@ -334,7 +338,7 @@ async fn a_forbidden_retry_after_a_lost_update_is_not_reconciled() {
 
         assert_eq!(e.status(), Some(status), "{e:?}");
     }
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 0);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 0);
 }
 
 /// Validation messages never repeat the applicant's data.
@@ -365,7 +369,7 @@ async fn a_retry_that_would_end_past_the_total_timeout_is_not_waited_for() {
     mock.inject(
         Fault::status(429)
             .header("retry-after", "30")
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(10),
     );
     let client = builder(&mock)
@@ -384,7 +388,7 @@ async fn a_retry_that_would_end_past_the_total_timeout_is_not_waited_for() {
 
     assert!(matches!(e, Error::RateLimit { .. }), "{e:?}");
     assert!(started.elapsed() < Duration::from_secs(5));
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }
 
 /// The same at the boundary, on tokio's paused clock (the mock runs in this runtime, so no time
@@ -395,7 +399,7 @@ async fn a_retry_that_would_end_exactly_at_the_total_timeout_is_not_waited_for()
     mock.inject(
         Fault::status(429)
             .header("retry-after", "2")
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(10),
     );
     let client = builder(&mock)
@@ -412,5 +416,5 @@ async fn a_retry_that_would_end_exactly_at_the_total_timeout_is_not_waited_for()
 
     assert_eq!(started.elapsed(), Duration::ZERO, "no time passed: {e:?}");
     assert!(matches!(e, Error::RateLimit { .. }), "{e:?}");
-    assert_eq!(sent(&mock, Operation::RetrieveSession), 1);
+    assert_eq!(sent(&mock, MockOperation::RetrieveSession), 1);
 }

@@ -13,7 +13,7 @@ use std::{
 };
 
 use deepidv::Error;
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, MockOperation, MockServer};
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -59,7 +59,7 @@ async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
     mock.inject(
         Fault::status(200)
             .body("application/json", body)
-            .on(Operation::RetrieveSession),
+            .on(MockOperation::RetrieveSession),
     );
     let sessions = builder(&mock)
         .total_timeout(Duration::from_secs(5))
@@ -114,7 +114,7 @@ async fn a_total_timeout_ends_a_hostile_decode_on_time() {
     mock.inject(
         Fault::status(200)
             .body("application/json", body)
-            .on(Operation::RetrieveSession),
+            .on(MockOperation::RetrieveSession),
     );
     let total = Duration::from_millis(300);
     let sessions = builder(&mock)

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use deepidv::{Error, RateLimit, SessionListParams};
-use deepidv_mock::{Fault, MockServer, Operation};
+use deepidv_mock::{Fault, MockOperation, MockServer};
 
 use crate::{builder, sent};
 
@@ -98,7 +98,7 @@ async fn the_total_timeout_bounds_a_call_across_retries() {
         "{e:?}"
     );
     assert!(took < Duration::from_secs(5), "took {took:?}");
-    assert!(sent(&mock, Operation::RetrieveSession) >= 2);
+    assert!(sent(&mock, MockOperation::RetrieveSession) >= 2);
 }
 
 #[tokio::test]
@@ -135,7 +135,7 @@ async fn a_body_over_the_cap_is_a_typed_error() {
     let mock = MockServer::start().await;
     mock.inject(
         Fault::oversized(3 * 1024 * 1024)
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(10),
     );
     let client = builder(&mock)
@@ -203,14 +203,14 @@ async fn the_default_cap_is_16_mib() {
     let client = builder(&mock).max_retries(0).build().unwrap();
     let sessions = client.sessions();
 
-    mock.inject(Fault::oversized(16 * 1024 * 1024).on(Operation::RetrieveSession));
+    mock.inject(Fault::oversized(16 * 1024 * 1024).on(MockOperation::RetrieveSession));
     let read = sessions.retrieve("test_verified").await.unwrap_err();
     let Error::Decode { message, .. } = &read else {
         panic!("{read:?}")
     };
     assert!(!message.contains("limit"), "read whole: {message}");
 
-    mock.inject(Fault::oversized(16 * 1024 * 1024 + 1).on(Operation::RetrieveSession));
+    mock.inject(Fault::oversized(16 * 1024 * 1024 + 1).on(MockOperation::RetrieveSession));
     let cut = sessions.retrieve("test_verified").await.unwrap_err();
     let Error::Decode { message, .. } = &cut else {
         panic!("{cut:?}")
@@ -227,7 +227,7 @@ async fn an_error_body_over_the_cap_keeps_its_status_and_is_cut() {
     mock.inject(
         Fault::status(500)
             .body("text/html", page)
-            .on(Operation::RetrieveSession)
+            .on(MockOperation::RetrieveSession)
             .times(10),
     );
     let client = builder(&mock)
@@ -253,7 +253,7 @@ async fn an_error_body_over_the_cap_keeps_its_status_and_is_cut() {
     );
     assert!(e.to_string().chars().count() < 500);
     assert_eq!(
-        sent(&mock, Operation::RetrieveSession),
+        sent(&mock, MockOperation::RetrieveSession),
         2,
         "retried as a 500"
     );

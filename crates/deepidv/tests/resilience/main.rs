@@ -11,7 +11,7 @@ mod load;
 use std::{future::Future, time::Duration};
 
 use deepidv::ClientBuilder;
-use deepidv_mock::{MockServer, Operation};
+use deepidv_mock::{MockOperation, MockServer};
 
 /// A builder for `mock` with the test settings of `deepidv::testing` (fast retries, no
 /// client-side limiter).
@@ -22,7 +22,7 @@ pub fn builder(mock: &MockServer) -> ClientBuilder {
 }
 
 /// How many requests for `operation` the mock received.
-pub fn sent(mock: &MockServer, operation: Operation) -> usize {
+pub fn sent(mock: &MockServer, operation: MockOperation) -> usize {
     mock.requests()
         .iter()
         .filter(|r| r.operation == Some(operation))
