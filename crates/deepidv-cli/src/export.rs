@@ -287,9 +287,7 @@ fn encode(
                 bytes.extend(csv_line(&cells)?);
             }
             ExportFormat::Ndjson => {
-                let object = fields::object(fields, record, applicant.as_ref());
-                serde_json::to_writer(&mut bytes, &object)
-                    .map_err(|e| Failure::failed(format!("cannot write JSON: {e}")))?;
+                bytes.extend(fields::object(fields, record, applicant.as_ref()).as_bytes());
                 bytes.push(b'\n');
             }
         }

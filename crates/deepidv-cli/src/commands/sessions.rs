@@ -118,9 +118,9 @@ impl Printer {
         })
     }
 
-    fn json(&self, row: &Row) -> Value {
+    fn json(&self, row: &Row) -> String {
         if self.whole_records {
-            row.record.clone()
+            row.record.to_string()
         } else {
             fields::object(&self.fields, &row.record, row.applicant.as_ref())
         }
@@ -163,12 +163,12 @@ impl Printer {
                 for (i, row) in rows.iter().enumerate() {
                     let first = self.rows == 0 && i == 0;
                     out.write_all(if first { b"\n" } else { b",\n" })?;
-                    serde_json::to_writer(&mut *out, &self.json(row)).map_err(io::Error::other)?;
+                    out.write_all(self.json(row).as_bytes())?;
                 }
             }
             ListFormat::Ndjson => {
                 for row in rows {
-                    serde_json::to_writer(&mut *out, &self.json(row)).map_err(io::Error::other)?;
+                    out.write_all(self.json(row).as_bytes())?;
                     out.write_all(b"\n")?;
                 }
             }
@@ -275,11 +275,14 @@ fn review(value: &Value) -> Vec<(String, String)> {
     }
     let faces = &analysis["compare_faces_data"];
     if !faces.is_null() {
+        let similarity = faces
+            .pointer("/face_match_result/similarity")
+            .map(text)
+            .unwrap_or_else(|| "-".into());
         pairs.push((
             "face match".into(),
             format!(
-                "{} (confidence {})",
-                text(&faces["face_match_result"]),
+                "similarity {similarity}, confidence {}",
                 text(&faces["face_match_confidence"])
             ),
         ));
