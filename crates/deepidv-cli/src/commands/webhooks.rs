@@ -65,14 +65,28 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-/// A client for forwarding and triggering: no redirects, no proxy for loopback, bounded time.
-fn http_client() -> Outcome<reqwest::Client> {
-    reqwest::Client::builder()
+/// A client for forwarding to or triggering `url`: no redirects, bounded time, and no proxy for
+/// a loopback host (the signature header is the secret; it must not go to a proxy in clear).
+fn http_client(url: &reqwest::Url) -> Outcome<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(30));
+    if is_loopback(url) {
+        builder = builder.no_proxy();
+    }
+    builder
         .build()
         .map_err(|e| Failure::failed(format!("cannot build an HTTP client: {e}")))
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.to_canonical().is_loopback(),
+        None => false,
+    }
 }
 
 /// `to` as an http(s) URL.
@@ -91,8 +105,8 @@ fn parse_url(flag: &str, to: &str) -> Outcome<reqwest::Url> {
 struct Listener {
     hook: Webhook,
     path: String,
-    forward_to: Option<reqwest::Url>,
-    http: reqwest::Client,
+    /// Where verified deliveries go, and the client that takes them there.
+    forward_to: Option<(reqwest::Url, reqwest::Client)>,
     format: ListenFormat,
 }
 
@@ -103,11 +117,14 @@ pub async fn listen(args: ListenArgs) -> Outcome {
     if !args.path.starts_with('/') {
         return Err(Failure::usage("--path must start with /"));
     }
-    let forward_to = args
-        .forward_to
-        .as_deref()
-        .map(|to| parse_url("--forward-to", to))
-        .transpose()?;
+    let forward_to = match args.forward_to.as_deref() {
+        Some(to) => {
+            let url = parse_url("--forward-to", to)?;
+            let client = http_client(&url)?;
+            Some((url, client))
+        }
+        None => None,
+    };
     let socket = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)))
         .await
         .map_err(|e| Failure::failed(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
@@ -118,7 +135,6 @@ pub async fn listen(args: ListenArgs) -> Outcome {
         hook,
         path: args.path,
         forward_to,
-        http: http_client()?,
         format: args.output,
     });
     eprintln!(
@@ -127,7 +143,7 @@ pub async fn listen(args: ListenArgs) -> Outcome {
         state
             .forward_to
             .as_ref()
-            .map(|u| format!(", forwarding verified deliveries to {u}"))
+            .map(|(u, _)| format!(", forwarding verified deliveries to {u}"))
             .unwrap_or_default()
     );
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
@@ -185,7 +201,7 @@ async fn handle(
             let record = records::session(&event.data).unwrap_or(Value::Null);
             let event_type = event.event_type.to_string();
             let response = match &state.forward_to {
-                Some(url) => forward(&state.http, url, &parts.headers, body).await,
+                Some((url, http)) => forward(http, url, &parts.headers, body).await,
                 None => answer(StatusCode::OK, "ok\n"),
             };
             let forwarded = state
@@ -334,7 +350,7 @@ pub async fn trigger(profile: Option<&str>, args: TriggerArgs) -> Outcome {
             .map(|(_, body)| body.as_bytes().to_vec())
             .ok_or_else(|| Failure::usage(format!("no example for {}", args.event)))?,
     };
-    let response = http_client()?
+    let response = http_client(&to)?
         .post(to)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::USER_AGENT, "deepidv-cli webhooks trigger")
