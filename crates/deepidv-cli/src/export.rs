@@ -314,9 +314,14 @@ fn progress(start: u64) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new_spinner();
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {pos} sessions exported  {per_sec}  {elapsed_precise}",
+        "{spinner} {pos} sessions exported  {rate}  {elapsed_precise}",
     ) {
-        bar.set_style(style);
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            },
+        ));
     }
     bar.set_position(start);
     bar.reset_eta();

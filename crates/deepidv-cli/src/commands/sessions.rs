@@ -192,6 +192,7 @@ impl Printer {
             }
             ListFormat::Table if self.rows == 0 => eprintln!("no sessions"),
             ListFormat::Table if next_token.is_some() => {
+                out.flush()?; // the table first, then the hint below it
                 eprintln!("more sessions: --limit N for a bigger page, --all for every one");
             }
             ListFormat::Table | ListFormat::Ndjson | ListFormat::Csv => {}
