@@ -27,6 +27,10 @@ commands:
                       N replica processes (default 4) sharing one key against deepidv-mock with
                       its limiter on, with fleet mode (a redis-server it starts) and without;
                       then the Redis round trip's cost per call
+  bench --at-most-once
+                      create_once's look before creating (requests and time per call against
+                      deepidv-mock), and the lenient decoder on hostile and 16 MiB bodies (time,
+                      a 10 ms ticker's ticks, a 1 s total timeout)
   codegen [--out DIR] [--check]
                       copy the generated client out of OUT_DIR (default target/codegen) and
                       write its public surface to crates/deepidv-raw/generated-api.txt, or with

@@ -17,6 +17,7 @@ use std::{
     time::Instant,
 };
 
+mod at_most_once;
 mod fleet;
 
 use bytes::Bytes;
@@ -49,6 +50,15 @@ async fn main() -> std::process::ExitCode {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("fleet replica: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
+    if args.iter().any(|a| a == "--at-most-once") {
+        return match at_most_once::run().await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench --at-most-once failed: {e}");
                 std::process::ExitCode::FAILURE
             }
         };

@@ -19,47 +19,67 @@ use tokio::time::Instant;
 
 use crate::builder;
 
-/// Every leaf of `value` the wrong JSON type (strings become numbers, numbers and booleans
-/// strings), except the record's `id` and `status`.
-fn every_leaf_the_wrong_type(value: &mut Value, key: Option<&str>) {
+/// Turns leaves of `value` to the wrong JSON type (strings become numbers, numbers and booleans
+/// strings), except the record's `id` and `status`: the leaves whose position in document order
+/// is `row` modulo `rows`, so that each row has other fields broken.
+fn some_leaves_the_wrong_type(
+    value: &mut Value,
+    key: Option<&str>,
+    seen: &mut usize,
+    row: usize,
+    rows: usize,
+) {
     match value {
         Value::Object(map) => {
             for (name, member) in map.iter_mut() {
-                every_leaf_the_wrong_type(member, Some(name));
+                some_leaves_the_wrong_type(member, Some(name), seen, row, rows);
             }
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|item| every_leaf_the_wrong_type(item, None)),
+            .for_each(|item| some_leaves_the_wrong_type(item, None, seen, row, rows)),
         _ if matches!(key, Some("id" | "status")) => {}
-        Value::String(_) => *value = Value::from(12_345),
-        Value::Number(_) | Value::Bool(_) => *value = Value::from("text"),
         Value::Null => {}
+        _ => {
+            *seen += 1;
+            if *seen % rows != row {
+                return;
+            }
+            *value = match value {
+                Value::String(_) => Value::from(12_345),
+                _ => Value::from("text"),
+            };
+        }
     }
 }
 
-/// The published 18 KB record with every leaf the wrong type, padded to `size` bytes with an
-/// array of valid sessions' worth of strings the decoder must walk.
-fn hostile_record(size: usize) -> String {
-    let mut body: Value =
+/// A list page of about `size` bytes: copies of the published 18 KB record, each with other
+/// leaves of the wrong type, so that no two rows fail alike and nothing can be left out in bulk.
+fn hostile_page(size: usize) -> String {
+    let record: Value =
         serde_json::from_str(include_str!("../fixtures/retrieve-session.response.json")).unwrap();
-    every_leaf_the_wrong_type(&mut body["session_record"], None);
-    body["session_record"]["id"] = "s-hostile".into();
-    body["session_record"]["status"] = "SUBMITTED".into();
-    let used = body.to_string().len();
-    body["padding"] = Value::from(vec!["x".repeat(1_000); size.saturating_sub(used) / 1_004]);
-    body.to_string()
+    let record = &record["session_record"];
+    let rows = size / record.to_string().len();
+    let sessions: Vec<Value> = (0..rows)
+        .map(|row| {
+            let mut copy = record.clone();
+            some_leaves_the_wrong_type(&mut copy, None, &mut 0, row, rows);
+            copy["id"] = format!("s-{row}").into();
+            copy
+        })
+        .collect();
+    serde_json::json!({"sessions": sessions, "next_token": null}).to_string()
 }
 
 #[tokio::test]
 async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
-    let body = hostile_record(1024 * 1024);
-    assert!(body.len() > 1_000_000, "{}", body.len());
+    let body = hostile_page(1024 * 1024);
+    assert!(body.len() > 900_000, "{}", body.len());
     let mock = MockServer::start().await;
     mock.inject(
         Fault::status(200)
             .body("application/json", body)
-            .on(MockOperation::RetrieveSession),
+            .on(MockOperation::ListSessions),
     );
     let sessions = builder(&mock)
         .total_timeout(Duration::from_secs(5))
@@ -81,7 +101,7 @@ async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
     };
 
     let started = Instant::now();
-    let outcome = sessions.retrieve("s-hostile").await;
+    let outcome = sessions.list(deepidv::SessionListParams::new()).await;
     let took = started.elapsed();
     ticker.abort();
 
@@ -95,28 +115,24 @@ async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
         took < Duration::from_secs(5) + Duration::from_secs(2),
         "took {took:?}"
     );
-    match outcome {
-        // Either it decoded (what could not be read left out) or it gave up within its passes
-        // or its deadline: never a hang, never a panic.
-        Ok(found) => assert_eq!(found.session_record.id, "s-hostile"),
-        Err(e) => assert!(
-            matches!(e, Error::Decode { .. } | Error::Timeout { .. }),
-            "{e:?}"
-        ),
-    }
+    // Given up within its passes (or its deadline): never a hang, never a panic.
+    assert!(
+        matches!(outcome, Err(Error::Decode { .. } | Error::Timeout { .. })),
+        "{outcome:?}"
+    );
 }
 
 /// A deadline shorter than the decode ends the call on time, with `Error::Timeout`.
 #[tokio::test]
 async fn a_total_timeout_ends_a_hostile_decode_on_time() {
-    let body = hostile_record(8 * 1024 * 1024);
+    let body = hostile_page(4 * 1024 * 1024);
     let mock = MockServer::start().await;
     mock.inject(
         Fault::status(200)
             .body("application/json", body)
-            .on(MockOperation::RetrieveSession),
+            .on(MockOperation::ListSessions),
     );
-    let total = Duration::from_millis(300);
+    let total = Duration::from_millis(1_500);
     let sessions = builder(&mock)
         .total_timeout(total)
         .max_response_bytes(16 * 1024 * 1024)
@@ -125,7 +141,7 @@ async fn a_total_timeout_ends_a_hostile_decode_on_time() {
         .sessions();
 
     let started = Instant::now();
-    let outcome = sessions.retrieve("s-hostile").await;
+    let outcome = sessions.list(deepidv::SessionListParams::new()).await;
     let took = started.elapsed();
 
     assert!(took < total + Duration::from_secs(2), "took {took:?}");
@@ -136,4 +152,55 @@ async fn a_total_timeout_ends_a_hostile_decode_on_time() {
         ),
         "{outcome:?}"
     );
+}
+
+/// The realistic case the bulk removal is for: one field changed its JSON type in every row of a
+/// large page. Every row keeps its other values; one pass leaves the field out everywhere.
+#[tokio::test]
+async fn one_field_of_the_wrong_type_in_every_row_is_left_out_in_one_pass() {
+    let record: Value =
+        serde_json::from_str(include_str!("../fixtures/retrieve-session.response.json")).unwrap();
+    let sessions: Vec<Value> = (0..200)
+        .map(|row| {
+            let mut copy = record["session_record"].clone();
+            copy["id"] = format!("s-{row}").into();
+            copy["analysis_data"]["faceliveness_score"] = "high".into();
+            copy
+        })
+        .collect();
+    let body = serde_json::json!({"sessions": sessions, "next_token": null}).to_string();
+    let mock = MockServer::start().await;
+    mock.inject(
+        Fault::status(200)
+            .body("application/json", body)
+            .on(MockOperation::ListSessions),
+    );
+    let sessions = builder(&mock)
+        .max_response_bytes(16 * 1024 * 1024)
+        .build()
+        .unwrap()
+        .sessions();
+
+    let page = sessions
+        .list(deepidv::SessionListParams::new().limit(200))
+        .await
+        .unwrap();
+
+    assert_eq!(page.data.len(), 200);
+    assert_eq!(page.unreadable.len(), 200);
+    for (row, lost) in page.unreadable.iter().enumerate() {
+        assert_eq!(
+            lost.path,
+            format!("$.sessions[{row}].analysis_data.faceliveness_score")
+        );
+        assert_eq!(
+            lost.session_id.as_deref(),
+            Some(format!("s-{row}").as_str())
+        );
+    }
+    assert!(page.data.iter().all(|s| {
+        s.analysis_data
+            .as_ref()
+            .is_some_and(|a| a.id_analysis_data.is_some() && a.faceliveness_score.is_none())
+    }));
 }
