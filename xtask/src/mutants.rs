@@ -20,8 +20,8 @@ use std::{
 };
 
 /// The facade's safety-critical files: what a regression there costs is a duplicated session, a
-/// leaked key, a retry storm or a hung call.
-pub const DEFAULT_FILES: [&str; 17] = [
+/// leaked key, a forged webhook accepted, a retry storm or a hung call.
+pub const DEFAULT_FILES: [&str; 19] = [
     "crates/deepidv/src/sessions/mod.rs",
     "crates/deepidv/src/sessions/create_once.rs",
     "crates/deepidv/src/sessions/list.rs",
@@ -39,6 +39,8 @@ pub const DEFAULT_FILES: [&str; 17] = [
     "crates/deepidv/src/fleet/connection.rs",
     "crates/deepidv/src/fleet/bucket.rs",
     "crates/deepidv/src/fleet/lock.rs",
+    "crates/deepidv/src/fleet/keys.rs",
+    "crates/deepidv/src/webhooks.rs",
 ];
 
 /// Each mutant's test run may take this long before it counts as a timeout (an infinite loop or a

@@ -53,7 +53,6 @@ use std::fmt;
 
 use reqwest::header::HeaderMap;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -79,8 +78,22 @@ pub const SIGNATURE_HEADER: &str = "deepidv-signature";
 /// The largest body [`Webhook::verify`] reads by default: 1 MiB, far above a session record.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
+/// Whether `signature` is `secret`, in constant time whatever the signature's length: every byte
+/// of the secret is compared (with the signature's bytes, repeated when it is shorter), so the
+/// time taken depends on the secret's length alone, which no signature can change, and says
+/// nothing of how long the secret is or how much of it a guess got right.
+fn is_secret(secret: &[u8], signature: &[u8]) -> subtle::Choice {
+    let same_length = (secret.len() as u64).ct_eq(&(signature.len() as u64));
+    secret
+        .iter()
+        .enumerate()
+        .fold(same_length, |same, (i, byte)| {
+            let guessed = match signature.len() {
+                0 => 0,
+                len => signature[i % len],
+            };
+            same & byte.ct_eq(&guessed)
+        })
 }
 
 /// Checks and reads webhook deliveries for one endpoint. Cheap to clone; share it.
@@ -91,9 +104,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// ```
 #[derive(Clone)]
 pub struct Webhook {
-    /// SHA-256 digests of the secrets: comparing digests takes the same time whatever the
-    /// signature's length, so the time taken tells nothing about a secret's length either.
-    secrets: Vec<[u8; 32]>,
+    secrets: Vec<Box<[u8]>>,
     max_body_bytes: usize,
 }
 
@@ -135,7 +146,7 @@ impl Webhook {
                 if let Some(problem) = text::secret_problem(&secret) {
                     return Err(Error::config(format!("a webhook signing secret {problem}")));
                 }
-                Ok(sha256(secret.as_bytes()))
+                Ok(secret.into_bytes().into_boxed_slice())
             })
             .collect::<Result<Vec<_>>>()?;
         if secrets.is_empty() {
@@ -192,14 +203,12 @@ impl Webhook {
         if signatures.next().is_some() {
             return Err(WebhookError::InvalidSignature);
         }
-        // Every secret is compared, so the time taken does not say which one matched; digests
-        // of equal length are compared, so it does not say how long a secret is.
-        let signature = sha256(signature.as_bytes());
+        // Every secret is compared, so the time taken does not say which one matched.
         let matches = self
             .secrets
             .iter()
             .fold(subtle::Choice::from(0), |found, secret| {
-                found | secret.ct_eq(&signature)
+                found | is_secret(secret, signature.as_bytes())
             });
         if !bool::from(matches) {
             return Err(WebhookError::InvalidSignature);
@@ -317,4 +326,29 @@ fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
         data: decoded.value.data,
         unreadable: decoded.unreadable,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_secret;
+
+    #[test]
+    fn only_the_secret_itself_matches_whatever_the_guess_length() {
+        let secret = b"whsec_abab";
+        assert!(bool::from(is_secret(secret, b"whsec_abab")));
+        for guess in [
+            &b""[..],
+            b"w",
+            b"whsec_ab",
+            b"whsec_aba",
+            b"whsec_abab ",
+            b"whsec_ababwhsec_abab",
+            b"whsec_abac",
+            b"Whsec_abab",
+        ] {
+            assert!(!bool::from(is_secret(secret, guess)), "{guess:?}");
+        }
+        assert!(!bool::from(is_secret(b"abab", b"ab")), "a repeated prefix");
+        assert!(bool::from(is_secret(b"", b"")));
+    }
 }
