@@ -179,7 +179,8 @@ pub struct CreateArgs {
     /// The applicant's mobile number in E.164 form (+14165557890).
     #[arg(long)]
     pub phone: String,
-    /// Your reference for the session; with it the create is never repeated (create_once).
+    /// Your reference for the session; with it the command creates at most one session per
+    /// reference (create_once: an existing session with it is printed, not created again).
     #[arg(long, value_name = "X")]
     pub external_id: Option<String>,
     /// The workflow to run.

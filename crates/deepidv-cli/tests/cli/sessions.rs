@@ -269,6 +269,21 @@ fn create_prints_the_id_and_url() {
     let body = t.mock.requests().last().unwrap().json().unwrap();
     assert_eq!(body["workflowId"], "wf_abc123");
 
+    // The same --external-id again (a rerun script, a second operator): create_once finds the
+    // session and creates nothing.
+    let out = t
+        .cmd()
+        .args(args)
+        .args(["--external-id", "applicant-42"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let again = json(&out);
+    assert_eq!(again["existing"], true, "{again}");
+    assert_eq!(again["id"], created["id"]);
+    assert_eq!(t.mock.session_count(), 2, "no third session");
+    assert_eq!(t.mock.invites().len(), 4, "no new invitation");
+
     // Invalid input: nothing sent.
     let before = t.mock.request_count();
     let out = t
