@@ -197,7 +197,7 @@ impl FleetLock<'_> {
     /// [`check`](Self::check) refuses from then on.
     pub(crate) async fn keep(&self) -> Infallible {
         let lease = millis(self.fleet.lease);
-        let mut next = Instant::now() + self.fleet.lease / 3;
+        let mut next = after(self.fleet.lease / 3);
         loop {
             tokio::time::sleep_until(next).await;
             let sent_at = Instant::now();
@@ -227,7 +227,7 @@ impl FleetLock<'_> {
                     );
                     return std::future::pending().await;
                 }
-                Err(_) => next = Instant::now() + RENEW_RETRY,
+                Err(_) => next = after(RENEW_RETRY),
             }
         }
     }
@@ -318,6 +318,11 @@ impl Drop for FleetLock<'_> {
                 .release_later(self.lock.clone(), self.token.clone());
         }
     }
+}
+
+/// The instant `wait` from now.
+fn after(wait: Duration) -> Instant {
+    Instant::now() + wait
 }
 
 fn millis(duration: Duration) -> u64 {

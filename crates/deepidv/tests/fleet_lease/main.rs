@@ -367,3 +367,84 @@ async fn a_reservation_whose_answer_was_lost_is_handed_back() {
         );
     }
 }
+
+/// A replica that saw another hold the lock and then lost Redis for a whole lease fails with
+/// `Error::Coordination` and sends nothing: it never creates beside a holder it cannot see.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_that_loses_redis_for_a_whole_lease_fails_and_sends_nothing() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    mock.inject(Fault::delay(Duration::from_secs(20)).on(MockOperation::CreateSession));
+    let lease = Duration::from_secs(2);
+    let a = leased(&mock, &redis, Duration::from_secs(1), lease);
+    let b = leased(&mock, &redis, Duration::from_secs(1), lease);
+
+    let holder = tokio::spawn(async move { a.create_once(applicant("gone-1")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let waiter = tokio::spawn(async move { b.create_once(applicant("gone-1")).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Redis goes, and with it the holder (its create still in flight): nothing else will send.
+    redis.stop();
+    holder.abort();
+    let started = Instant::now();
+
+    let e = tokio::time::timeout(Duration::from_secs(30), waiter)
+        .await
+        .expect("the waiter kept waiting without Redis")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(e, Error::Coordination { .. }), "{e:?}");
+    assert!(
+        started.elapsed() >= lease - Duration::from_millis(700),
+        "gave up after {:?}, before the lease could have ended",
+        started.elapsed()
+    );
+    assert_eq!(
+        sent(&mock, MockOperation::CreateSession),
+        1,
+        "only the holder's"
+    );
+    assert_eq!(
+        sent(&mock, MockOperation::ListSessions),
+        1,
+        "only the holder's look: the waiter sent nothing"
+    );
+}
+
+/// The holder renews its lease every third of it, not more: 9 s leases, a 4 s call, one renewal
+/// (at 3 s). Counted in Redis's own statistics (`PEXPIRE` runs only in the renewal script here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_is_renewed_every_third_of_it() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let mock = MockServer::start().await;
+    mock.inject(Fault::delay(Duration::from_secs(4)).on(MockOperation::CreateSession));
+    let sessions = leased(
+        &mock,
+        &redis,
+        Duration::from_millis(4_500),
+        Duration::from_secs(9),
+    );
+    redis.command(&["CONFIG", "RESETSTAT"]).unwrap();
+
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        sessions.create_once(applicant("cadence-1")),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    assert!(matches!(outcome, CreateOutcome::Created(_)), "{outcome:?}");
+    let stats: String =
+        redis::from_redis_value(redis.command(&["INFO", "commandstats"]).unwrap()).unwrap();
+    let renewals = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_pexpire:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse::<u32>().unwrap());
+    assert_eq!(renewals, 1, "{stats}");
+}
