@@ -260,18 +260,17 @@ impl FleetLock<'_> {
     }
 
     /// Records what this call did, for the replicas waiting behind it; only while this call
-    /// still holds the lock (`false`: it does not any more, and nothing was written).
-    pub(crate) async fn record(&self, previous: &Previous) -> Result<bool, Unavailable> {
+    /// still holds the lock (otherwise the script writes nothing: fencing).
+    pub(crate) async fn record(&self, previous: &Previous) -> Result<(), Unavailable> {
         let value = match previous {
             // Nothing is worth recording: a waiter that finds no record looks for itself.
-            Previous::Nothing => return Ok(true),
+            Previous::Nothing => return Ok(()),
             Previous::MaybeSent => "maybe".to_owned(),
             Previous::Created(id) => format!("created:{id}"),
         };
         let (lock_key, record, token) =
             (self.lock.clone(), self.record.clone(), self.token.clone());
-        let written: i64 = self
-            .fleet
+        self.fleet
             .connection
             .run(|mut connection| async move {
                 redis::Script::new(RECORD)
@@ -280,11 +279,11 @@ impl FleetLock<'_> {
                     .arg(token)
                     .arg(value)
                     .arg(millis(RECORD_TTL))
-                    .invoke_async(&mut connection)
+                    .invoke_async::<i64>(&mut connection)
                     .await
             })
-            .await?;
-        Ok(written == 1)
+            .await
+            .map(drop)
     }
 
     /// Releases the lock (only if this call still holds it); a release Redis does not answer is
