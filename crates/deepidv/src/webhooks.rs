@@ -330,7 +330,49 @@ fn decode_event(body: &[u8]) -> Result<WebhookEvent> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_secret;
+    use reqwest::header::HeaderMap;
+
+    use super::{Webhook, WebhookError, is_secret};
+
+    fn signed(secret: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("deepidv-signature", secret.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn debug_shows_how_many_secrets_never_which() {
+        let hook = Webhook::with_secrets(["whsec_one", "whsec_two"]).unwrap();
+        let shown = format!("{hook:?}");
+        assert!(
+            shown.contains("Webhook") && shown.contains("[2 redacted]"),
+            "{shown}"
+        );
+        assert!(!shown.contains("whsec"), "{shown}");
+    }
+
+    /// The same secret twice (a rotation configured with the new secret already live) still
+    /// verifies: a match on either is a match.
+    #[test]
+    fn a_secret_given_twice_still_verifies() {
+        let hook = Webhook::with_secrets(["whsec_same", "whsec_same"]).unwrap();
+        let body = br#"{"type":"session.created","data":{"id":"s1","status":"PENDING"}}"#;
+        assert!(hook.verify(&signed("whsec_same"), body).is_ok());
+    }
+
+    #[test]
+    fn a_body_of_exactly_the_limit_is_read_one_byte_more_is_refused() {
+        let body = br#"{"type":"session.created","data":{"id":"s1","status":"PENDING"}}"#;
+        let hook = Webhook::new("whsec_limit")
+            .unwrap()
+            .max_body_bytes(body.len());
+        assert!(hook.verify(&signed("whsec_limit"), body).is_ok());
+        let hook = hook.max_body_bytes(body.len() - 1);
+        assert!(matches!(
+            hook.verify(&signed("whsec_limit"), body),
+            Err(WebhookError::BodyTooLarge { .. })
+        ));
+    }
 
     #[test]
     fn only_the_secret_itself_matches_whatever_the_guess_length() {
