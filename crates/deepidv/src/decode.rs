@@ -97,14 +97,14 @@ impl fmt::Display for JsonPath<'_> {
     }
 }
 
-/// How much decoding one lenient decode may do, in passes over the body: every pass decodes the
-/// whole body once, and each pass after the first leaves out one unreadable value (or, for a
-/// value whose JSON type the field refuses, every value of that type at the same place in every
-/// row). A body that needs more passes fails as unreadable: the work is bounded by the body, not
-/// by what it contains.
+/// How much decoding one lenient decode may do, in passes over the body (of at least
+/// [`MIN_BUDGET_BYTES`]): every pass decodes the whole body once, and each failing pass leaves
+/// out one unreadable value (or, for a value whose JSON type the field refuses, every value of
+/// that type at the same place in every row). A body that needs more fails as unreadable: the
+/// work is bounded by the body, not by what it contains.
 pub(crate) const MAX_PASSES: usize = 8;
-/// Bodies shorter than this get the passes this size would get: a small record may lose a few
-/// unrelated values without failing.
+/// Bodies shorter than this get the work this size would get (4 MiB of decoding in all): a small
+/// record may lose many unrelated values without failing, in a few milliseconds.
 const MIN_BUDGET_BYTES: usize = 512 * 1024;
 
 /// When a lenient decode must stop: the call's deadline, if it has one.
@@ -761,6 +761,63 @@ mod tests {
             Err(format!(
                 "more than {MAX_REMOVALS} values do not fit the contract"
             ))
+        );
+    }
+
+    /// The work is bounded by the body: a body of `MIN_BUDGET_BYTES` may be decoded `MAX_PASSES`
+    /// times and once more; a record with that many differently placed values of the wrong type
+    /// decodes, one more fails as unreadable, naming the passes.
+    #[test]
+    fn the_passes_are_bounded_by_the_body_not_by_what_it_holds() {
+        let fields = [
+            "external_id",
+            "workflow_id",
+            "redirect_url",
+            "user_id",
+            "organization_id",
+            "sender_user_id",
+            "permalink_id",
+            "bank_statement_request_id",
+            "face_liveness_session_id",
+        ];
+        assert_eq!(fields.len(), MAX_PASSES + 1);
+        let body = |bad: usize| {
+            let mut record = json!({"id": "s1", "status": "PENDING"});
+            for (n, field) in fields.iter().take(bad).enumerate() {
+                record[*field] = json!(n);
+            }
+            json!({ "session_record": record })
+        };
+        let decode = |bad: usize| {
+            value_leaving_out_unreadable::<RetrieveSessionResponse>(
+                Operation::RetrieveSession,
+                ResponseShape::Record,
+                body(bad),
+                MIN_BUDGET_BYTES,
+                None,
+            )
+        };
+        assert_eq!(decode(MAX_PASSES).unwrap().unreadable.len(), MAX_PASSES);
+        match decode(MAX_PASSES + 1) {
+            Err(Error::Decode { message, .. }) => {
+                assert!(
+                    message.contains(&format!("in {MAX_PASSES} passes")),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // A deadline already passed stops the decode before its first pass.
+        let stopped = value_leaving_out_unreadable::<RetrieveSessionResponse>(
+            Operation::RetrieveSession,
+            ResponseShape::Record,
+            body(1),
+            MIN_BUDGET_BYTES,
+            Some(std::time::Instant::now()),
+        );
+        assert!(
+            matches!(&stopped, Err(Error::Decode { message, .. }) if message.contains("deadline")),
+            "{stopped:?}"
         );
     }
 
