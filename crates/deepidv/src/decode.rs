@@ -243,27 +243,37 @@ pub(crate) fn value_leaving_out_unreadable<T: DeserializeOwned>(
 
 /// One WARN for everything a response lost: how many values, and where (never the values).
 fn warn_once(source: &str, unreadable: &[Unreadable]) {
-    const SHOWN: usize = 10;
     let Some(first) = unreadable.first() else {
         return;
     };
-    let mut paths = String::new();
-    for (n, lost) in unreadable.iter().take(SHOWN).enumerate() {
-        if n > 0 {
-            paths.push_str(", ");
-        }
-        paths.push_str(&lost.path);
-    }
-    if unreadable.len() > SHOWN {
-        let _ = write!(paths, " and {} more", unreadable.len() - SHOWN);
-    }
     tracing::warn!(
         operation = source,
         count = unreadable.len(),
-        paths = %paths,
+        paths = %paths_shown(unreadable),
         expected = %first.expected,
         "values of unexpected types were decoded as absent; they are kept in `unreadable`"
     );
+}
+
+/// How many paths one WARN names; the rest are counted.
+const PATHS_SHOWN: usize = 10;
+
+/// The first [`PATHS_SHOWN`] paths, and how many more there are.
+fn paths_shown(unreadable: &[Unreadable]) -> String {
+    let mut paths = unreadable
+        .iter()
+        .take(PATHS_SHOWN)
+        .map(|lost| lost.path.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Some(more) = unreadable
+        .len()
+        .checked_sub(PATHS_SHOWN)
+        .filter(|more| *more > 0)
+    {
+        let _ = write!(paths, " and {more} more");
+    }
+    paths
 }
 
 /// The JSON type of a value, as the decoder's type errors tell them apart.
@@ -819,6 +829,130 @@ mod tests {
             matches!(&stopped, Err(Error::Decode { message, .. }) if message.contains("deadline")),
             "{stopped:?}"
         );
+    }
+
+    fn page_decode(rows: Vec<Value>, size: usize) -> Result<Decoded<ListSessionsResponse>, Error> {
+        value_leaving_out_unreadable::<ListSessionsResponse>(
+            Operation::ListSessions,
+            ResponseShape::Page,
+            json!({"sessions": rows, "next_token": null}),
+            size,
+            None,
+        )
+    }
+
+    fn row(n: usize, analysis: Value) -> Value {
+        json!({"id": format!("s{n}"), "status": "SUBMITTED", "analysis_data": analysis})
+    }
+
+    /// A JSON type a field refuses goes in one pass from every row: twenty rows cost one failing
+    /// pass, well within the eight a body of this size gets.
+    #[test]
+    fn a_refused_type_is_left_out_of_every_row_in_one_pass() {
+        let rows = (0..20)
+            .map(|n| row(n, json!({"faceliveness_score": "high"})))
+            .collect();
+        let decoded = page_decode(rows, MIN_BUDGET_BYTES).unwrap();
+        let paths: Vec<String> = decoded.unreadable.iter().map(|u| u.path.clone()).collect();
+        let expected: Vec<String> = (0..20)
+            .map(|n| format!("$.sessions[{n}].analysis_data.faceliveness_score"))
+            .collect();
+        assert_eq!(paths, expected);
+    }
+
+    /// Only values of the refused JSON type go with it: an integer field given floats loses
+    /// those, and keeps the integers of the other rows.
+    #[test]
+    fn only_values_of_the_refused_type_go_with_it() {
+        let rows = vec![
+            row(0, json!({"adverse_media_data": {"total_hits": 1.5}})),
+            row(1, json!({"adverse_media_data": {"total_hits": 2}})),
+            row(2, json!({"adverse_media_data": {"total_hits": 2.5}})),
+        ];
+        let decoded = page_decode(rows, MIN_BUDGET_BYTES).unwrap();
+        let hits: Vec<Option<i64>> = decoded
+            .value
+            .sessions
+            .iter()
+            .map(|s| {
+                s.analysis_data
+                    .as_ref()
+                    .and_then(|a| a.adverse_media_data.as_ref())
+                    .and_then(|m| m.total_hits)
+            })
+            .collect();
+        assert_eq!(hits, [None, Some(2), None]);
+        assert_eq!(decoded.unreadable.len(), 2);
+    }
+
+    /// A value refused for what it is, not its JSON type (an integer beyond `i64`), goes alone:
+    /// the same field's valid values in other rows stay.
+    #[test]
+    fn a_value_refused_for_its_value_goes_alone() {
+        let rows = vec![
+            row(0, json!({"adverse_media_data": {"total_hits": u64::MAX}})),
+            row(1, json!({"adverse_media_data": {"total_hits": 3}})),
+        ];
+        let decoded = page_decode(rows, MIN_BUDGET_BYTES).unwrap();
+        assert_eq!(decoded.unreadable.len(), 1);
+        assert_eq!(
+            decoded.unreadable[0].path,
+            "$.sessions[0].analysis_data.adverse_media_data.total_hits"
+        );
+        let kept = decoded.value.sessions[1]
+            .analysis_data
+            .as_ref()
+            .and_then(|a| a.adverse_media_data.as_ref())
+            .and_then(|m| m.total_hits);
+        assert_eq!(kept, Some(3));
+    }
+
+    /// Bodies under the floor get the floor's work: nine failing passes over 100 KB are well
+    /// within 4 MiB (eight times 100 KB would not be).
+    #[test]
+    fn small_bodies_get_the_floors_work() {
+        let fields = [
+            "external_id",
+            "workflow_id",
+            "redirect_url",
+            "user_id",
+            "organization_id",
+            "sender_user_id",
+            "permalink_id",
+            "bank_statement_request_id",
+            "face_liveness_session_id",
+        ];
+        let mut record = json!({"id": "s1", "status": "PENDING"});
+        for (n, field) in fields.iter().enumerate() {
+            record[*field] = json!(n);
+        }
+        let decoded = value_leaving_out_unreadable::<RetrieveSessionResponse>(
+            Operation::RetrieveSession,
+            ResponseShape::Record,
+            json!({ "session_record": record }),
+            100_000,
+            None,
+        )
+        .unwrap();
+        assert_eq!(decoded.unreadable.len(), fields.len());
+    }
+
+    #[test]
+    fn one_warn_names_ten_paths_and_counts_the_rest() {
+        let lost = |n: usize| Unreadable {
+            session_id: None,
+            path: format!("$.p{n}"),
+            expected: "f64".to_owned(),
+            value: Value::Null,
+        };
+        let ten: Vec<Unreadable> = (0..10).map(lost).collect();
+        assert_eq!(
+            paths_shown(&ten),
+            "$.p0, $.p1, $.p2, $.p3, $.p4, $.p5, $.p6, $.p7, $.p8, $.p9"
+        );
+        let twelve: Vec<Unreadable> = (0..12).map(lost).collect();
+        assert!(paths_shown(&twelve).ends_with("$.p9 and 2 more"));
+        assert_eq!(paths_shown(&ten[..1]), "$.p0");
     }
 
     #[test]
