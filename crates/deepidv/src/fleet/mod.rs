@@ -155,6 +155,11 @@ mod tests {
         )
         .unwrap();
         let key = fleet.key("rate");
+        let shown = format!("{fleet:?}");
+        assert!(
+            shown.contains("timeout: 250ms") && !shown.contains("sk_live"),
+            "{shown}"
+        );
         assert!(
             key.starts_with("deepidv:") && !key.contains("sk_live"),
             "{key}"

@@ -228,6 +228,33 @@ async fn a_lock_whose_answer_was_lost_is_deleted_in_the_background() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(redis.keys("deepidv:*:lock"), Vec::<String>::new());
     assert_eq!(mock.session_count(), 2, "warm-up and orphan-1");
+    // Once Redis answered the clean-up, it stops: no script runs while nothing is called.
+    let scripts_run = || -> u64 {
+        let stats: String =
+            redis::from_redis_value(redis.command(&["INFO", "commandstats"]).unwrap()).unwrap();
+        stats
+            .lines()
+            .filter(|line| line.starts_with("cmdstat_eval"))
+            .filter_map(|line| {
+                line.split("calls=")
+                    .nth(1)?
+                    .split(',')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    };
+    // The pause is over and the clean-ups' last tries (sent while it lasted) have run.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let before = scripts_run();
+    // Longer than the longest pause between two tries (2 s).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(
+        scripts_run(),
+        before,
+        "a clean-up kept running after it was done"
+    );
 }
 
 /// Fencing: a holder whose lock was taken over (its lease ran out and another replica holds it
