@@ -137,7 +137,7 @@ impl Connection {
         let script = redis::Script::new(script);
         runtime.spawn(async move {
             let started = Instant::now();
-            let mut pause = RETRY_PAUSE_FIRST;
+            let mut pause = Duration::ZERO;
             loop {
                 let mut connection = connection.clone();
                 let mut invocation = script.prepare_invoke();
@@ -149,11 +149,16 @@ impl Connection {
                     tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
                         .await
                         .is_ok_and(|outcome| outcome.is_ok());
-                if answered || started.elapsed() + pause >= within {
+                if answered {
                     return;
                 }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(RETRY_PAUSE_MAX);
+                match next_try(started.elapsed(), pause, within) {
+                    Some(next) => {
+                        tokio::time::sleep(next).await;
+                        pause = next;
+                    }
+                    None => return,
+                }
             }
         });
     }
@@ -162,3 +167,31 @@ impl Connection {
 /// The first and the longest pause between two tries of a background clean-up.
 const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(50);
 const RETRY_PAUSE_MAX: Duration = Duration::from_secs(2);
+
+/// The pause before the next try of a clean-up that began `elapsed` ago and got no answer, after
+/// pausing `last` before this try (zero before the first): twice as long each time, at most
+/// [`RETRY_PAUSE_MAX`]. `None` when that try would come after `within`.
+fn next_try(elapsed: Duration, last: Duration, within: Duration) -> Option<Duration> {
+    let pause = (last * 2).clamp(RETRY_PAUSE_FIRST, RETRY_PAUSE_MAX);
+    (elapsed + pause < within).then_some(pause)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_up_pauses_double_up_to_two_seconds_and_end_with_their_time() {
+        let ms = Duration::from_millis;
+        let within = Duration::from_secs(10);
+        assert_eq!(next_try(ms(0), ms(0), within), Some(ms(50)));
+        assert_eq!(next_try(ms(100), ms(50), within), Some(ms(100)));
+        assert_eq!(next_try(ms(500), ms(400), within), Some(ms(800)));
+        assert_eq!(next_try(ms(3_000), ms(1_600), within), Some(ms(2_000)));
+        assert_eq!(next_try(ms(5_000), ms(2_000), within), Some(ms(2_000)));
+        // The try would come at 10 s exactly, or later: none.
+        assert_eq!(next_try(ms(8_000), ms(2_000), within), None);
+        assert_eq!(next_try(ms(9_950), ms(0), within), None);
+        assert_eq!(next_try(ms(9_949), ms(0), within), Some(ms(50)));
+    }
+}
