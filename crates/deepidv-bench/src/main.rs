@@ -73,7 +73,8 @@ async fn main() -> std::process::ExitCode {
         };
     }
     if args.first().map(String::as_str) == Some("--repeat") {
-        // `--repeat sdk|hand N`: N sequential retrieves and nothing else, for instruction counts
+        // `--repeat sdk|hand N`: N sequential retrieves (`list-sdk|list-hand`: N walks of every
+        // page) and nothing else, for instruction counts
         // under `valgrind --tool=callgrind` (the server child runs natively).
         let which = args.get(1).cloned().unwrap_or_default();
         let times = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(1_000);
@@ -482,8 +483,37 @@ async fn repeat(which: &str, times: usize) -> Result<(), String> {
     // Both sides build an SDK client, so that setup costs the same.
     let sessions = sdk_client(&server.url, None)?.sessions();
     let http = hand_client()?;
+    let list_url = format!("{}/v1/sessions", server.url);
     for _ in 0..times {
         match which {
+            "list-sdk" => {
+                let mut stream = std::pin::pin!(sessions.list_all(SessionListParams::new()));
+                while let Some(session) = stream.next().await {
+                    session.map_err(|e| e.to_string())?;
+                }
+            }
+            "list-hand" => {
+                let mut token: Option<String> = None;
+                loop {
+                    let mut request = http.get(&list_url).query(&[("limit", "500")]);
+                    if let Some(token) = &token {
+                        request = request.query(&[("next_token", token)]);
+                    }
+                    let body = request
+                        .send()
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .bytes()
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let page: HandPage =
+                        serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                    match page.next_token {
+                        Some(next) => token = Some(next),
+                        None => break,
+                    }
+                }
+            }
             "sdk" => {
                 sessions
                     .retrieve("a1b2c3d4-e5f6-7890-abcd-ef1234567890")
@@ -491,7 +521,11 @@ async fn repeat(which: &str, times: usize) -> Result<(), String> {
                     .map_err(|e| e.to_string())?;
             }
             "hand" => hand_retrieve(&http, &url).await?,
-            other => return Err(format!("--repeat takes sdk or hand, not {other:?}")),
+            other => {
+                return Err(format!(
+                    "--repeat takes sdk, hand, list-sdk or list-hand, not {other:?}"
+                ));
+            }
         }
     }
     Ok(())

@@ -7,12 +7,16 @@ use std::{
     collections::HashSet,
     future::Future,
     pin::Pin,
-    task::{Context, Poll},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll, Wake, Waker},
 };
 
 use futures_core::Stream;
 
-use crate::{Error, Result, Unreadable, endpoint::Operation};
+use crate::{Error, Result, Unreadable, endpoint::Operation, sync::lock};
 
 /// The most pages one call reads: one [`Sessions::list`](crate::Sessions::list), or one
 /// [`Sessions::list_all`](crate::Sessions::list_all) stream (5 million sessions at 500 a page).
@@ -126,6 +130,9 @@ pub(crate) struct Pages<S: PageSource> {
     ready: Option<Vec<S::Item>>,
     /// The request for the next page, while it is in flight.
     fetching: Option<Fetch<S::Item>>,
+    /// Whether that request has progress to make: it is polled only then, not once per item
+    /// yielded (a poll of an HTTP request that is waiting costs as much as yielding an item).
+    fetch_waker: Arc<FetchWaker>,
     /// Where the next request starts; `None` once the last page was requested.
     next_token: NextPage,
     /// The pages read so far, while no request holds them.
@@ -157,6 +164,7 @@ impl<S: PageSource> Pages<S> {
             current: Vec::new().into_iter(),
             ready: None,
             fetching: None,
+            fetch_waker: Arc::new(FetchWaker::default()),
             walk: Some(PagesRead::new(operation)),
             failed: invalid,
             unreadable: Vec::new(),
@@ -207,13 +215,20 @@ impl<S: PageSource> Pages<S> {
             .take()
             .unwrap_or_else(|| PagesRead::new(self.operation));
         self.fetching = Some(self.source.fetch(token, walk));
+        // A new request is polled at once, so that it is sent and registers for wake-ups.
+        self.fetch_waker.woken.store(true, Ordering::Release);
     }
 
     /// Drives the request in flight; files its page (or failure) when it completes. A page the
     /// filter empties is skipped by requesting the next one at once.
-    fn poll_fetch(&mut self, cx: &mut Context<'_>) {
+    fn poll_fetch(&mut self) {
         while let Some(fetch) = self.fetching.as_mut() {
-            let Poll::Ready((outcome, walk)) = fetch.as_mut().poll(cx) else {
+            if !self.fetch_waker.woken.swap(false, Ordering::AcqRel) {
+                return;
+            }
+            let waker = Waker::from(Arc::clone(&self.fetch_waker));
+            let Poll::Ready((outcome, walk)) = fetch.as_mut().poll(&mut Context::from_waker(&waker))
+            else {
                 return;
             };
             self.fetching = None;
@@ -257,7 +272,7 @@ where
             return Poll::Ready(None);
         }
         loop {
-            this.poll_fetch(cx);
+            this.poll_fetch();
             if let Some(item) = this.current.next() {
                 return Poll::Ready(Some(Ok(item)));
             }
@@ -280,7 +295,44 @@ where
                 // Poll the new request once so that it registers for wake-ups.
                 continue;
             }
+            // Wake this caller when the request makes progress; it may have done so since it
+            // was last polled, before the caller's waker was in place.
+            this.fetch_waker.wake_on_progress(cx.waker());
+            if this.fetch_waker.woken.load(Ordering::Acquire) {
+                continue;
+            }
             return Poll::Pending;
+        }
+    }
+}
+
+/// The waker the page request is polled with: it notes that the request has progress to make,
+/// and wakes the stream's caller if the caller is waiting.
+#[derive(Default)]
+struct FetchWaker {
+    woken: AtomicBool,
+    caller: Mutex<Option<Waker>>,
+}
+
+impl FetchWaker {
+    /// Wakes `caller` when the request makes progress.
+    fn wake_on_progress(&self, caller: &Waker) {
+        let mut slot = lock(&self.caller);
+        if !slot.as_ref().is_some_and(|known| known.will_wake(caller)) {
+            *slot = Some(caller.clone());
+        }
+    }
+}
+
+impl Wake for FetchWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        if let Some(caller) = lock(&self.caller).as_ref() {
+            caller.wake_by_ref();
         }
     }
 }
