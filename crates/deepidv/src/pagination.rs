@@ -227,7 +227,8 @@ impl<S: PageSource> Pages<S> {
                 return;
             }
             let waker = Waker::from(Arc::clone(&self.fetch_waker));
-            let Poll::Ready((outcome, walk)) = fetch.as_mut().poll(&mut Context::from_waker(&waker))
+            let Poll::Ready((outcome, walk)) =
+                fetch.as_mut().poll(&mut Context::from_waker(&waker))
             else {
                 return;
             };

@@ -4,7 +4,6 @@
 mod at_most_once;
 mod fault_matrix;
 mod hardening;
-mod hostile_bodies;
 mod limits;
 mod load;
 
