@@ -774,22 +774,26 @@ mod tests {
         );
     }
 
+    /// Nine string fields of a session record, for bodies with that many differently placed
+    /// values of the wrong type.
+    const STRING_FIELDS: [&str; 9] = [
+        "external_id",
+        "workflow_id",
+        "redirect_url",
+        "user_id",
+        "organization_id",
+        "sender_user_id",
+        "permalink_id",
+        "bank_statement_request_id",
+        "face_liveness_session_id",
+    ];
+
     /// The work is bounded by the body: a body of `MIN_BUDGET_BYTES` may be decoded `MAX_PASSES`
     /// times and once more; a record with that many differently placed values of the wrong type
     /// decodes, one more fails as unreadable, naming the passes.
     #[test]
     fn the_passes_are_bounded_by_the_body_not_by_what_it_holds() {
-        let fields = [
-            "external_id",
-            "workflow_id",
-            "redirect_url",
-            "user_id",
-            "organization_id",
-            "sender_user_id",
-            "permalink_id",
-            "bank_statement_request_id",
-            "face_liveness_session_id",
-        ];
+        let fields = STRING_FIELDS;
         assert_eq!(fields.len(), MAX_PASSES + 1);
         let body = |bad: usize| {
             let mut record = json!({"id": "s1", "status": "PENDING"});
@@ -911,17 +915,7 @@ mod tests {
     /// within 4 MiB (eight times 100 KB would not be).
     #[test]
     fn small_bodies_get_the_floors_work() {
-        let fields = [
-            "external_id",
-            "workflow_id",
-            "redirect_url",
-            "user_id",
-            "organization_id",
-            "sender_user_id",
-            "permalink_id",
-            "bank_statement_request_id",
-            "face_liveness_session_id",
-        ];
+        let fields = STRING_FIELDS;
         let mut record = json!({"id": "s1", "status": "PENDING"});
         for (n, field) in fields.iter().enumerate() {
             record[*field] = json!(n);
