@@ -9,7 +9,13 @@
 //!   lose its status (progenitor's `InvalidResponsePayload`). Callers decode error bodies
 //!   themselves, in one place.
 //!
-//! A 2xx answer whose declared length fits the cap passes through untouched. One that is larger,
+//! - With [`Hooks::hand_back_bodies_above`] set, a 2xx body larger than that is not decoded by the
+//!   generated code either: `post` hands it back as `Error::UnexpectedResponse` too (its 2xx
+//!   status says which case it is), so that the caller can decode it where a long decode does not
+//!   stall the async runtime (the `deepidv` crate does so on a blocking thread). Off by default.
+//!
+//! A 2xx answer whose declared length fits the cap (and the hand-back size) passes through
+//! untouched. One that is larger,
 //! or of unknown length and larger once read, comes back with a body that fails with
 //! [`BodyTooLarge`] when the generated code reads it: `exec` can only return a `reqwest::Error`,
 //! which it cannot create, so the failure travels in the body.
@@ -35,12 +41,17 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub struct Hooks {
     /// The largest response body read, in bytes.
     pub max_body_bytes: usize,
+    /// 2xx bodies larger than this many bytes are handed back undecoded, as
+    /// `Error::UnexpectedResponse` with their 2xx status and the whole body; `None` (the default):
+    /// the generated code decodes every body.
+    pub hand_back_bodies_above: Option<usize>,
 }
 
 impl Default for Hooks {
     fn default() -> Self {
         Self {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            hand_back_bodies_above: None,
         }
     }
 }
@@ -55,6 +66,15 @@ impl Hooks {
     #[must_use]
     pub fn max_body_bytes(mut self, bytes: usize) -> Self {
         self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Hands 2xx bodies larger than `bytes` back undecoded (see
+    /// [`hand_back_bodies_above`](Self::hand_back_bodies_above)), for the caller to decode where
+    /// the work cannot stall the runtime.
+    #[must_use]
+    pub fn hand_back_bodies_above(mut self, bytes: usize) -> Self {
+        self.hand_back_bodies_above = Some(bytes);
         self
     }
 }
@@ -98,12 +118,14 @@ impl ClientHooks<Hooks> for crate::Client {
         _info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let limit = self.inner().max_body_bytes;
+        let hand_back_above = self.inner().hand_back_bodies_above;
         let mut response = self.client().execute(request).await?;
         let status = response.status();
         let declared = response
             .content_length()
             .and_then(|length| usize::try_from(length).ok());
-        if status.is_success() && declared.is_some_and(|length| length <= limit) {
+        let decoded_here = hand_back_above.map_or(limit, |above| above.min(limit));
+        if status.is_success() && declared.is_some_and(|length| length <= decoded_here) {
             // The generated code reads it; hyper holds it to its declared length.
             return Ok(response);
         }
@@ -131,7 +153,7 @@ impl ClientHooks<Hooks> for crate::Client {
             body.extend_from_slice(&chunk);
         }
         let body = body.freeze();
-        if !status.is_success() {
+        if !status.is_success() || hand_back_above.is_some_and(|above| body.len() > above) {
             extensions.insert(BufferedBody(body.clone()));
         }
         Ok(rebuild(
@@ -149,14 +171,12 @@ impl ClientHooks<Hooks> for crate::Client {
         _info: &OperationInfo,
     ) -> Result<(), Error<E>> {
         let Ok(response) = result else { return Ok(()) };
-        if response.status().is_success() {
+        let buffered = response.extensions().get::<BufferedBody>();
+        // A 2xx goes on to the generated code unless `exec` kept it to hand back.
+        if response.status().is_success() && buffered.is_none() {
             return Ok(());
         }
-        let body = response
-            .extensions()
-            .get::<BufferedBody>()
-            .map(|b| b.0.clone())
-            .unwrap_or_default();
+        let body = buffered.map(|b| b.0.clone()).unwrap_or_default();
         Err(Error::UnexpectedResponse(rebuild(
             response.status(),
             response.version(),

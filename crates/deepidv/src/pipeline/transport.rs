@@ -64,7 +64,9 @@ impl Transport {
                 message: "the HTTP client could not be built".to_owned(),
                 source: Some(Box::new(e)),
             })?;
-        let hooks = deepidv_raw::Hooks::new().max_body_bytes(settings.max_response_bytes);
+        let hooks = deepidv_raw::Hooks::new()
+            .max_body_bytes(settings.max_response_bytes)
+            .hand_back_bodies_above(super::DECODE_ON_BLOCKING_THREAD_ABOVE);
         Ok(Self {
             raw: deepidv_raw::Client::new_with_client(&settings.base_url, http, hooks),
             api_key: settings.api_key,
