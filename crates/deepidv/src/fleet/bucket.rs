@@ -4,15 +4,17 @@
 //! call, or a reservation whose answer was lost: Redis ran it after the client stopped waiting)
 //! is handed back exactly once by a second script, however often that one runs.
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use super::{Fleet, connection::Unavailable};
 use crate::RateLimit;
 
 /// Takes a turn (see the script's header).
-pub(super) const RESERVE: &str = include_str!("scripts/reserve.lua");
+static RESERVE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/reserve.lua")));
 /// Hands back a turn that was never used.
-const REFUND: &str = include_str!("scripts/refund.lua");
+static REFUND: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/refund.lua")));
 /// How long a refund is tried again while Redis does not answer.
 const REFUND_TRIES_FOR: Duration = Duration::from_secs(10);
 
@@ -42,20 +44,17 @@ impl Fleet {
             )),
             pending: true,
         };
-        let (key, reservation) = (self.key("rate"), turn.reservation.clone());
-        let script = &self.reserve_script;
-        let answer: i64 = self
+        let answer = self
             .connection
-            .run(|mut connection| async move {
-                script
-                    .key(key)
-                    .key(reservation)
-                    .arg(interval)
-                    .arg(limit.burst_size())
-                    .arg(max_wait)
-                    .invoke_async(&mut connection)
-                    .await
-            })
+            .script(
+                &RESERVE,
+                &[&self.key("rate"), &turn.reservation],
+                &[
+                    &interval.to_string(),
+                    &limit.burst_size().to_string(),
+                    &max_wait.to_string(),
+                ],
+            )
             .await?;
         if answer < 0 {
             turn.taken();
@@ -88,12 +87,12 @@ impl Drop for SharedTurn<'_> {
             // Idempotent (the reservation's key goes with the first refund): tried until Redis
             // answers.
             self.fleet.connection.script_later(
-                REFUND,
+                &REFUND,
                 vec![
                     self.fleet.key("rate"),
                     std::mem::take(&mut self.reservation),
                 ],
-                interval_micros(self.limit).to_string(),
+                vec![interval_micros(self.limit).to_string()],
                 REFUND_TRIES_FOR,
             );
         }

@@ -116,15 +116,36 @@ impl Connection {
         Unavailable(why)
     }
 
-    /// Runs `script` on `keys` with `arg` in the background, for the clean-up of a call that
+    /// Runs `script` on `keys` with `args` (Lua sees every argument as a string) and returns its
+    /// integer answer.
+    pub(crate) async fn script(
+        &self,
+        script: &redis::Script,
+        keys: &[&str],
+        args: &[&str],
+    ) -> Result<i64, Unavailable> {
+        self.run(|mut connection| async move {
+            let mut invocation = script.prepare_invoke();
+            for key in keys {
+                invocation.key(*key);
+            }
+            for arg in args {
+                invocation.arg(*arg);
+            }
+            invocation.invoke_async(&mut connection).await
+        })
+        .await
+    }
+
+    /// Runs `script` on `keys` with `args` in the background, for the clean-up of a call that
     /// cannot await it (cancelled) or whose own attempt got no answer. The script must be
     /// idempotent (a compare-and-delete, a refund by reservation): it is tried again with a
     /// growing pause until Redis answers or `within` has passed (the keys have expired by then).
     pub(crate) fn script_later(
         &self,
-        script: &'static str,
+        script: &'static redis::Script,
         keys: Vec<String>,
-        arg: String,
+        args: Vec<String>,
         within: Duration,
     ) {
         let (Some(connection), Ok(runtime)) = (
@@ -134,7 +155,6 @@ impl Connection {
             return;
         };
         let timeout = self.timeout;
-        let script = redis::Script::new(script);
         runtime.spawn(async move {
             let started = Instant::now();
             let mut pause = Duration::ZERO;
@@ -144,7 +164,9 @@ impl Connection {
                 for key in &keys {
                     invocation.key(key);
                 }
-                invocation.arg(&arg);
+                for arg in &args {
+                    invocation.arg(arg);
+                }
                 let answered =
                     tokio::time::timeout(timeout, invocation.invoke_async::<i64>(&mut connection))
                         .await

@@ -17,7 +17,7 @@
 use std::{
     convert::Infallible,
     sync::{
-        Mutex,
+        LazyLock, Mutex,
         atomic::{AtomicBool, Ordering},
     },
     time::Duration,
@@ -34,11 +34,16 @@ const RECORD_TTL: Duration = Duration::from_secs(600);
 const LOCK_POLL: Duration = Duration::from_millis(25);
 /// How soon a renewal that got no answer is tried again.
 const RENEW_RETRY: Duration = Duration::from_millis(100);
-const ACQUIRE: &str = include_str!("scripts/acquire.lua");
-const RENEW: &str = include_str!("scripts/renew.lua");
-const RECORD: &str = include_str!("scripts/record.lua");
+// Each hashed once: Redis is sent the hash (`EVALSHA`), and the source only when it lacks it.
+static ACQUIRE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/acquire.lua")));
+static RENEW: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/renew.lua")));
+static RECORD: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/record.lua")));
 /// Deletes the lock only if this holder still holds it.
-const RELEASE: &str = include_str!("scripts/release.lua");
+static RELEASE: LazyLock<redis::Script> =
+    LazyLock::new(|| redis::Script::new(include_str!("scripts/release.lua")));
 
 /// Why the fleet's lock could not be taken.
 #[derive(Debug)]
@@ -60,7 +65,7 @@ impl Fleet {
         let lock_key = self.key(&format!("once:{{{id}}}:lock"));
         let record = self.key(&format!("once:{{{id}}}:record"));
         let token = format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-        let lease = millis(self.lease);
+        let lease = millis(self.lease).to_string();
         let mut orphan = Orphan {
             fleet: self,
             lock: &lock_key,
@@ -70,17 +75,9 @@ impl Fleet {
         let mut last_seen_held: Option<Instant> = None;
         loop {
             let sent_at = Instant::now();
-            let (key, value) = (lock_key.clone(), token.clone());
             let answer = self
                 .connection
-                .run(|mut connection| async move {
-                    redis::Script::new(ACQUIRE)
-                        .key(key)
-                        .arg(value)
-                        .arg(lease)
-                        .invoke_async::<i64>(&mut connection)
-                        .await
-                })
+                .script(&ACQUIRE, &[&lock_key], &[&token, &lease])
                 .await;
             match answer {
                 Ok(1) => {
@@ -149,7 +146,7 @@ impl Fleet {
     /// the lease has surely ended).
     fn release_later(&self, lock: String, token: String) {
         self.connection
-            .script_later(RELEASE, vec![lock], token, self.lease);
+            .script_later(&RELEASE, vec![lock], vec![token], self.lease);
     }
 }
 
@@ -196,23 +193,15 @@ impl FleetLock<'_> {
     /// that holds the lock). Never ends: when the lock is lost it stops renewing and
     /// [`check`](Self::check) refuses from then on.
     pub(crate) async fn keep(&self) -> Infallible {
-        let lease = millis(self.fleet.lease);
+        let lease = millis(self.fleet.lease).to_string();
         let mut next = after(self.fleet.lease / 3);
         loop {
             tokio::time::sleep_until(next).await;
             let sent_at = Instant::now();
-            let (key, token) = (self.lock.clone(), self.token.clone());
             let answer = self
                 .fleet
                 .connection
-                .run(|mut connection| async move {
-                    redis::Script::new(RENEW)
-                        .key(key)
-                        .arg(token)
-                        .arg(lease)
-                        .invoke_async::<i64>(&mut connection)
-                        .await
-                })
+                .script(&RENEW, &[&self.lock], &[&self.token, &lease])
                 .await;
             match answer {
                 Ok(1) => {
@@ -268,20 +257,13 @@ impl FleetLock<'_> {
             Previous::MaybeSent => "maybe".to_owned(),
             Previous::Created(id) => format!("created:{id}"),
         };
-        let (lock_key, record, token) =
-            (self.lock.clone(), self.record.clone(), self.token.clone());
         self.fleet
             .connection
-            .run(|mut connection| async move {
-                redis::Script::new(RECORD)
-                    .key(lock_key)
-                    .key(record)
-                    .arg(token)
-                    .arg(value)
-                    .arg(millis(RECORD_TTL))
-                    .invoke_async::<i64>(&mut connection)
-                    .await
-            })
+            .script(
+                &RECORD,
+                &[&self.lock, &self.record],
+                &[&self.token, &value, &millis(RECORD_TTL).to_string()],
+            )
             .await
             .map(drop)
     }
@@ -290,17 +272,10 @@ impl FleetLock<'_> {
     /// tried again in the background.
     pub(crate) async fn release(mut self) {
         self.released = true;
-        let (lock_key, token) = (self.lock.clone(), self.token.clone());
         let answered = self
             .fleet
             .connection
-            .run(|mut connection| async move {
-                redis::Script::new(RELEASE)
-                    .key(lock_key)
-                    .arg(token)
-                    .invoke_async::<i64>(&mut connection)
-                    .await
-            })
+            .script(&RELEASE, &[&self.lock], &[&self.token])
             .await;
         if answered.is_err() {
             self.fleet

@@ -66,8 +66,6 @@ pub(crate) struct Fleet {
     fail_closed: bool,
     /// How long `create_once`'s lock lasts unless its holder renews it.
     lease: Duration,
-    /// The reservation script, hashed once (it is sent by hash, `EVALSHA`).
-    reserve_script: redis::Script,
 }
 
 impl fmt::Debug for Fleet {
@@ -115,7 +113,6 @@ impl Fleet {
                 .map_err(|_| Error::config("the API key cannot key fleet mode's digests"))?,
             fail_closed: config.fail_closed,
             lease,
-            reserve_script: redis::Script::new(bucket::RESERVE),
         })
     }
 
