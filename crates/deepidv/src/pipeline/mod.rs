@@ -13,7 +13,7 @@
 //!     one `tracing` span per call (logging.rs)
 //! ```
 //!
-//! Resources depend on this module, never on [`Client`](crate::Client); `config.rs` builds the
+//! Resources depend on this module, never on [`Client`](crate::Client); `config/` builds the
 //! parts and hands them to [`Pipeline::new`].
 
 mod deadline;

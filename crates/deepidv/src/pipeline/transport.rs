@@ -13,7 +13,7 @@ use crate::{Error, Result, endpoint::Operation, error, text};
 
 const USER_AGENT_VALUE: &str = concat!("deepidv-rust/", env!("CARGO_PKG_VERSION"));
 
-/// What the transport is built from; checked by `config.rs` before it gets here.
+/// What the transport is built from; checked by `config/` before it gets here.
 pub(crate) struct TransportSettings {
     /// The key, for scrubbing it from what errors repeat.
     pub(crate) api_key: String,

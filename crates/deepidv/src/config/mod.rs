@@ -4,11 +4,15 @@ use std::{fmt, time::Duration};
 
 use reqwest::Url;
 
+mod base_url;
+#[cfg(feature = "redis")]
+mod fleet;
+
 use crate::{
     Error, RateLimit, Result,
     coordinator::Coordinator,
     pipeline::{Limiter, Pipeline, RetryPolicy, Transport, TransportSettings, api_key_header},
-    text::{self, one_line},
+    text,
 };
 
 /// DeepIDV's API host; the same for sandbox and live keys (the key decides).
@@ -244,105 +248,9 @@ impl ClientBuilder {
         self.log_bodies = on;
         self
     }
+}
 
-    /// Fleet mode (feature `redis`): every client built with this API key and this Redis, in
-    /// any process, shares one rate-limit bucket (this client's [`RateLimit`]) and one
-    /// [`create_once`](crate::Sessions::create_once) per `external_id`. `url` is a Redis URL
-    /// (`redis://host:6379/0`, `rediss://...`, `redis+unix:///path/redis.sock`); a malformed one
-    /// fails [`build`](Self::build) with [`Error::Config`].
-    ///
-    /// When Redis is unreachable or slower than [`redis_timeout`](Self::redis_timeout), calls
-    /// fall back to this client's own bucket and single-flight (one WARN per outage) and go back to
-    /// Redis when it answers; [`redis_fail_closed`](Self::redis_fail_closed) makes them fail
-    /// instead. Keys are `{prefix}:{digest}:...` (HMAC-SHA256 digests keyed by a key derived from
-    /// the API key: neither the key nor an `external_id` can be read from them) and expire on
-    /// their own.
-    ///
-    /// ```
-    /// let client = deepidv::Client::builder()
-    ///     .api_key("sk_live_example")
-    ///     .redis("redis://127.0.0.1:6379/0")
-    ///     .build()?;
-    /// # Ok::<(), deepidv::Error>(())
-    /// ```
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis(mut self, url: impl Into<String>) -> Self {
-        let url = url.into();
-        match &mut self.fleet {
-            Some(fleet) => fleet.url = url,
-            None => self.fleet = Some(crate::fleet::FleetConfig::new(url)),
-        }
-        self
-    }
-
-    /// The prefix of fleet mode's Redis keys; default `deepidv`.
-    ///
-    /// ```
-    /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_prefix("payments-kyc");
-    /// ```
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis_prefix(mut self, prefix: impl Into<String>) -> Self {
-        if let Some(fleet) = &mut self.fleet {
-            fleet.prefix = prefix.into();
-        }
-        self
-    }
-
-    /// How long one Redis operation may take before fleet mode treats Redis as down for that
-    /// call; default 250 ms.
-    ///
-    /// ```
-    /// let builder = deepidv::Client::builder()
-    ///     .redis("redis://127.0.0.1/")
-    ///     .redis_timeout(std::time::Duration::from_millis(100));
-    /// ```
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
-        if let Some(fleet) = &mut self.fleet {
-            fleet.timeout = timeout;
-        }
-        self
-    }
-
-    /// When Redis cannot be used, fail calls with [`Error::Coordination`] (nothing is sent)
-    /// instead of falling back to this process's own limit and single-flight; default false.
-    ///
-    /// ```
-    /// let builder = deepidv::Client::builder().redis("redis://127.0.0.1/").redis_fail_closed(true);
-    /// ```
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis_fail_closed(mut self, fail_closed: bool) -> Self {
-        if let Some(fleet) = &mut self.fleet {
-            fleet.fail_closed = fail_closed;
-        }
-        self
-    }
-
-    /// How long `create_once`'s fleet lock lasts unless its holder renews it; default twice
-    /// [`timeout`](Self::timeout), at least 30 s. The holder renews it every third of the lease
-    /// while its call runs, so a long call (retries, `Retry-After` waits) keeps it; a replica that
-    /// dies holding it blocks the others' `create_once` for that `external_id` at most this long.
-    /// A holder sends a create only while half a lease is left, so it must be at least twice the
-    /// attempt [`timeout`](Self::timeout) ([`build`](Self::build) fails otherwise).
-    ///
-    /// ```
-    /// let builder = deepidv::Client::builder()
-    ///     .redis("redis://127.0.0.1/")
-    ///     .redis_lock_lease(std::time::Duration::from_secs(90));
-    /// ```
-    #[cfg(feature = "redis")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-    pub fn redis_lock_lease(mut self, lease: Duration) -> Self {
-        if let Some(fleet) = &mut self.fleet {
-            fleet.lease = Some(lease);
-        }
-        self
-    }
-
+impl ClientBuilder {
     /// Checks the configuration and builds the parts of a client (`Client` is made from them by
     /// [`build`](Self::build), in `client.rs`, so that the imports point one way).
     pub(crate) fn into_parts(self) -> Result<ClientParts> {
@@ -355,7 +263,7 @@ impl ClientBuilder {
                 "api_key looks like a URL, not an API key (are the key and the URL swapped?)",
             ));
         }
-        let (base_url, loopback) = base_url(
+        let (base_url, loopback) = base_url::checked(
             self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL),
             self.allow_insecure_http,
         )?;
@@ -382,20 +290,7 @@ impl ClientBuilder {
             (Limiter::local(self.rate_limit), Coordinator::default());
         #[cfg(feature = "redis")]
         if let Some(config) = self.fleet {
-            // create_once's lock is a lease its holder renews while the call runs; a holder
-            // sends only while half a lease is left, so half a lease must outlast one attempt.
-            let shortest = self.timeout.saturating_mul(2);
-            let lease = match config.lease {
-                Some(lease) if lease < shortest => {
-                    return Err(Error::config(format!(
-                        "redis_lock_lease ({lease:?}) must be at least twice the timeout ({shortest:?})"
-                    )));
-                }
-                Some(lease) => lease,
-                None => shortest.max(crate::fleet::MIN_LEASE),
-            }
-            .min(Duration::from_secs(24 * 3600));
-            let fleet = std::sync::Arc::new(crate::fleet::Fleet::new(config, &api_key, lease)?);
+            let fleet = fleet::build(config, self.timeout, &api_key)?;
             limiter = limiter.shared(std::sync::Arc::clone(&fleet));
             coordinator = Coordinator::with_fleet(fleet);
         }
@@ -435,155 +330,5 @@ fn shown(value: &str) -> &str {
         "[not shown: looks like an API key]"
     } else {
         value
-    }
-}
-
-/// The base URL without a trailing slash, checked, and whether it is a loopback address.
-/// Messages quote it only once it parsed as a URL with a host, and then without any credentials
-/// it carries: a value that is not a URL may be a secret pasted into the wrong slot (the API key,
-/// most often), so only its length is told.
-fn base_url(raw: &str, allow_insecure_http: bool) -> Result<(String, bool)> {
-    let unshown = || format!("its {} characters are not shown", raw.chars().count());
-    if text::looks_like_secret(raw) {
-        return Err(Error::config(format!(
-            "base_url looks like an API key, not a URL ({}; are the key and the URL swapped?)",
-            unshown()
-        )));
-    }
-    let url = Url::parse(raw.trim()).map_err(|e| {
-        Error::config(format!(
-            "base_url is not an absolute URL: {e} ({})",
-            unshown()
-        ))
-    })?;
-    if !url.has_host() {
-        return Err(Error::config(format!(
-            "base_url is not an http(s) URL with a host ({})",
-            unshown()
-        )));
-    }
-    let text = &one_line(without_credentials(&url).as_str());
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config(format!(
-            "base_url `{text}` must not contain credentials (they were left out of this message)"
-        )));
-    }
-    let loopback = is_loopback(&url);
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_insecure_http || loopback => {}
-        "http" => {
-            return Err(Error::config(format!(
-                "base_url `{text}` uses http to a non-loopback host; the API key would travel in clear text \
-                 (use https, or allow_insecure_http(true) inside a trusted network)"
-            )));
-        }
-        other => {
-            return Err(Error::config(format!(
-                "base_url `{text}` has scheme `{other}`; use https"
-            )));
-        }
-    }
-    if url.host().is_none() {
-        return Err(Error::config(format!("base_url `{text}` has no host")));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::config(format!(
-            "base_url `{text}` must not have a query or fragment"
-        )));
-    }
-    Ok((url.as_str().trim_end_matches('/').to_owned(), loopback))
-}
-
-/// `url` with its userinfo removed.
-fn without_credentials(url: &Url) -> Url {
-    let mut url = url.clone();
-    // Fails only for URLs that cannot have credentials, which then have none to remove.
-    let _ = url.set_username("");
-    let _ = url.set_password(None);
-    url
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_urls_are_normalised() {
-        assert_eq!(
-            base_url("https://api.deepidv.com/", false).unwrap().0,
-            "https://api.deepidv.com"
-        );
-        assert_eq!(
-            base_url("https://proxy.example/deepidv/", false).unwrap().0,
-            "https://proxy.example/deepidv"
-        );
-        assert_eq!(
-            base_url("http://127.0.0.1:8080", false).unwrap().0,
-            "http://127.0.0.1:8080"
-        );
-        assert_eq!(
-            base_url("http://[::1]:8080/", false).unwrap().0,
-            "http://[::1]:8080"
-        );
-        assert_eq!(
-            base_url("http://localhost:8080", false).unwrap().0,
-            "http://localhost:8080"
-        );
-    }
-
-    #[test]
-    fn unsafe_or_malformed_base_urls_are_refused() {
-        for bad in [
-            "api.deepidv.com",
-            "ftp://api.deepidv.com",
-            "http://api.deepidv.com",
-            "https://user:pw@api.deepidv.com",
-            "https://api.deepidv.com/?x=1",
-            "http://10.0.0.1",
-        ] {
-            assert!(
-                matches!(base_url(bad, false), Err(Error::Config { .. })),
-                "{bad}"
-            );
-        }
-        assert!(base_url("http://10.0.0.1", true).is_ok());
-    }
-
-    #[test]
-    fn only_loopback_hosts_count_as_loopback() {
-        for (url, loopback) in [
-            ("http://127.0.0.1:8080", true),
-            ("http://[::1]:8080", true),
-            ("http://LOCALHOST:1", true),
-            ("https://api.deepidv.com", false),
-            ("http://10.0.0.1", false),
-        ] {
-            assert_eq!(base_url(url, true).unwrap().1, loopback, "{url}");
-        }
-    }
-
-    #[test]
-    fn messages_never_repeat_credentials() {
-        for bad in [
-            "http://user:hunter2@10.0.0.1",
-            "https://user:hunter2@api.deepidv.com",
-            "ftp://user:hunter2@api.deepidv.com",
-            "user:hunter2@api.deepidv.com",
-            "https://user:hunter2@api.deepidv.com/?q=1",
-        ] {
-            let message = base_url(bad, false).unwrap_err().to_string();
-            assert!(!message.contains("hunter2"), "{message}");
-            assert!(!message.contains("user:"), "{message}");
-        }
     }
 }
