@@ -141,7 +141,8 @@ impl ClientHooks<Hooks> for crate::Client {
         if status.is_success() && declared.is_some_and(|length| length > limit) {
             return refused(headers, extensions);
         }
-        let mut body = BytesMut::new();
+        // Read whole into one buffer of the declared size (capped), not grown chunk by chunk.
+        let mut body = BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
         while let Some(chunk) = response.chunk().await? {
             if body.len() + chunk.len() > limit {
                 if status.is_success() {
