@@ -51,12 +51,13 @@ pub(crate) struct History {
 /// runtime's other tasks: the generated client hands them back undecoded (the `deepidv-raw`
 /// hooks' `hand_back_bodies_above`). Decoding 256 KiB of sessions takes 1.0–1.5 ms in a release
 /// build (list rows and full records alike); smaller bodies are decoded where they arrive, which
-/// spares them a hand-off to another thread (it cost `list_all`'s 139 KB pages about 10%).
-const DECODE_ON_BLOCKING_THREAD_ABOVE: usize = 256 * 1024;
+/// spares them a hand-off to another thread (it cost `list_all`'s 139 KB pages about 10%). Only
+/// speed depends on these two sizes, which `cargo xtask bench` measures and no test can see.
+const DECODE_ON_BLOCKING_THREAD_ABOVE: usize = 262_144; // 256 KiB
 
 /// The same for a body the generated types refused, whose lenient decode may take up to
 /// `decode::MAX_PASSES` passes over it.
-const DECODE_LENIENTLY_ON_BLOCKING_THREAD_ABOVE: usize = 64 * 1024;
+const DECODE_LENIENTLY_ON_BLOCKING_THREAD_ABOVE: usize = 65_536; // 64 KiB
 
 /// A 2xx body the pipeline decodes itself, and why.
 struct BodyToDecode {
@@ -349,5 +350,48 @@ impl Pipeline {
             .field("retry", &self.retry)
             .field("rate_limit", &self.limiter)
             .field("total_timeout", &self.total_timeout);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deepidv_raw::types::ListSessionsResponse;
+
+    /// A list page with one value the generated types refuse (a number where a string goes).
+    const ONE_UNREADABLE: &[u8] =
+        br#"{"sessions":[{"id":"s1","status":"VERIFIED","organization_id":7}],"next_token":null}"#;
+
+    fn refused() -> BodyToDecode {
+        BodyToDecode {
+            body: bytes::Bytes::from_static(ONE_UNREADABLE),
+            refused: serde_json::from_slice::<ListSessionsResponse>(ONE_UNREADABLE).err(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_body_is_decoded_leaving_out_what_cannot_be_read() {
+        let decoded = refused()
+            .decode::<ListSessionsResponse>(Operation::ListSessions, Deadline::start(None))
+            .await
+            .unwrap();
+        assert_eq!(decoded.value.sessions.len(), 1);
+        assert_eq!(decoded.unreadable.len(), 1);
+    }
+
+    /// The deadline passed before the body could be decoded: the call ends as a timeout (it was
+    /// answered, so it counts as sent), not as a body that cannot be read.
+    #[tokio::test]
+    async fn a_decode_the_deadline_stopped_is_a_timeout() {
+        let deadline = Deadline::start(Some(Duration::from_nanos(1)));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let outcome = refused()
+            .decode::<ListSessionsResponse>(Operation::ListSessions, deadline)
+            .await;
+        assert!(
+            matches!(outcome, Err(Error::Timeout { .. })),
+            "{:?}",
+            outcome.err()
+        );
     }
 }
