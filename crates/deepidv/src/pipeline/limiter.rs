@@ -16,9 +16,10 @@ pub(crate) struct Limiter {
     shared: Option<std::sync::Arc<crate::fleet::Fleet>>,
 }
 
+/// The limit, not the bucket's state.
 impl fmt::Debug for Limiter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.local.fmt(f)
+        self.local.as_ref().map(Bucket::limit).fmt(f)
     }
 }
 

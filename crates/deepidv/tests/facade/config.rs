@@ -57,6 +57,10 @@ fn defaults() {
     assert!(shown.contains("timeout: 30s"), "{shown}");
     assert!(shown.contains("max_retries: 3"), "{shown}");
     assert!(shown.contains("initial_delay: 500ms"), "{shown}");
+    assert!(
+        shown.contains("rate_limit: Some(RateLimit { per_second: 24, burst: 30 })"),
+        "{shown}"
+    );
     assert_eq!(deepidv::DEFAULT_TIMEOUT, std::time::Duration::from_secs(30));
 }
 
