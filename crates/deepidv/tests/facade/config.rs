@@ -62,6 +62,13 @@ fn defaults() {
         "{shown}"
     );
     assert_eq!(deepidv::DEFAULT_TIMEOUT, std::time::Duration::from_secs(30));
+    // The resource handle shows the same configuration.
+    let sessions = format!("{:?}", client.sessions());
+    assert!(
+        sessions.starts_with("Sessions { base_url: \"https://api.deepidv.com\""),
+        "{sessions}"
+    );
+    assert!(sessions.contains("timeout: 30s"), "{sessions}");
 }
 
 #[test]
