@@ -102,6 +102,31 @@ async fn a_sandbox_write_is_an_authorization_error() {
     assert!(!e.is_retryable());
 }
 
+/// Only a refused VOIDED gets the hint about the Admin Console; a refused decision keeps the
+/// server's words, and names no field the server did not name.
+#[tokio::test]
+async fn a_refused_decision_keeps_the_server_words() {
+    let server = MockServer::start().await;
+    Mock::given(method("PATCH"))
+        .respond_with(with_json(
+            400,
+            r#"{"message":"Session cannot be verified in its current state"}"#,
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let e = client(&server)
+        .sessions()
+        .update_status("s1", SessionStatusUpdate::Verified)
+        .await
+        .unwrap_err();
+    let Error::Validation { field, message, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert_eq!(field, &None);
+    assert_eq!(message, "Session cannot be verified in its current state");
+}
+
 #[tokio::test]
 async fn a_404_is_not_found() {
     let e = retrieve_error(with_json(404, r#"{"error":"Session not found"}"#)).await;
