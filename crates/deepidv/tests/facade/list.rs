@@ -327,3 +327,35 @@ async fn list_all_keeps_the_unreadable_values_of_the_sessions_it_yields() {
         "{shown}"
     );
 }
+
+/// A stream's `Debug` tells how far it is: the sessions of the page still to be yielded, and
+/// whether it has ended.
+#[tokio::test]
+async fn a_stream_shows_how_many_sessions_it_holds() {
+    let server = MockServer::start().await;
+    let page = json!({
+        "sessions": [
+            session_json("s1", "VERIFIED"),
+            session_json("s2", "VERIFIED"),
+            session_json("s3", "VERIFIED")
+        ],
+        "next_token": null
+    });
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions"))
+        .respond_with(json(page.to_string()))
+        .mount(&server)
+        .await;
+
+    let mut stream = client(&server)
+        .sessions()
+        .list_all(SessionListParams::new());
+    let first = within(stream.next()).await.unwrap().unwrap();
+
+    assert_eq!(first.id, "s1");
+    let shown = format!("{stream:?}");
+    assert!(
+        shown.contains("in_hand: 2") && shown.contains("done: false"),
+        "{shown}"
+    );
+}
