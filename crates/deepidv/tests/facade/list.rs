@@ -328,34 +328,52 @@ async fn list_all_keeps_the_unreadable_values_of_the_sessions_it_yields() {
     );
 }
 
-/// A stream's `Debug` tells how far it is: the sessions of the page still to be yielded, and
-/// whether it has ended.
+/// A stream's `Debug` tells how far it is: the sessions of the page still to be yielded, whether
+/// the next page is on its way, and whether it has ended.
 #[tokio::test]
-async fn a_stream_shows_how_many_sessions_it_holds() {
+async fn a_stream_shows_how_far_it_is() {
     let server = MockServer::start().await;
-    let page = json!({
+    let first = json!({
         "sessions": [
             session_json("s1", "VERIFIED"),
             session_json("s2", "VERIFIED"),
             session_json("s3", "VERIFIED")
         ],
-        "next_token": null
+        "next_token": "t1"
     });
+    let last = json!({"sessions": [session_json("s4", "VERIFIED")], "next_token": null});
     Mock::given(method("GET"))
         .and(path("/v1/sessions"))
-        .respond_with(json(page.to_string()))
+        .and(query_param_is_missing("next_token"))
+        .respond_with(json(first.to_string()))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/sessions"))
+        .and(query_param("next_token", "t1"))
+        .respond_with(json(last.to_string()))
         .mount(&server)
         .await;
 
     let mut stream = client(&server)
         .sessions()
         .list_all(SessionListParams::new());
-    let first = within(stream.next()).await.unwrap().unwrap();
+    let s1 = within(stream.next()).await.unwrap().unwrap();
 
-    assert_eq!(first.id, "s1");
+    assert_eq!(s1.id, "s1");
     let shown = format!("{stream:?}");
     assert!(
-        shown.contains("in_hand: 2") && shown.contains("done: false"),
+        shown.contains("in_hand: 2, fetching: true, done: false"),
+        "{shown}"
+    );
+    let mut rest = Vec::new();
+    while let Some(session) = within(stream.next()).await {
+        rest.push(session.unwrap().id);
+    }
+    assert_eq!(rest, ["s2", "s3", "s4"]);
+    let shown = format!("{stream:?}");
+    assert!(
+        shown.contains("in_hand: 0, fetching: false, done: true"),
         "{shown}"
     );
 }
