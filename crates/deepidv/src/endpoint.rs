@@ -49,6 +49,9 @@ pub(crate) struct Endpoint {
     /// Whether sending the request twice has the same effect as sending it once. Create is the
     /// one operation that is not: DeepIDV has no idempotency key for sessions.
     pub(crate) repeatable: bool,
+    /// The status of a success answer, as the spec documents it; the generated code treats any
+    /// other status as unexpected, and so does the pipeline with a body it decodes itself.
+    pub(crate) success: u16,
     /// The shape of the success body.
     pub(crate) shape: ResponseShape,
 }
@@ -60,6 +63,7 @@ const ENDPOINTS: [Endpoint; 4] = [
         method: "POST",
         path: "/v1/sessions",
         repeatable: false,
+        success: 200,
         shape: ResponseShape::Created,
     },
     Endpoint {
@@ -67,6 +71,7 @@ const ENDPOINTS: [Endpoint; 4] = [
         method: "GET",
         path: "/v1/sessions/{id}",
         repeatable: true,
+        success: 200,
         shape: ResponseShape::Record,
     },
     Endpoint {
@@ -74,6 +79,7 @@ const ENDPOINTS: [Endpoint; 4] = [
         method: "GET",
         path: "/v1/sessions",
         repeatable: true,
+        success: 200,
         shape: ResponseShape::Page,
     },
     Endpoint {
@@ -81,6 +87,7 @@ const ENDPOINTS: [Endpoint; 4] = [
         method: "PATCH",
         path: "/v1/sessions/{id}/update-status",
         repeatable: true,
+        success: 200,
         shape: ResponseShape::Record,
     },
 ];

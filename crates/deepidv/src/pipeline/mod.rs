@@ -68,9 +68,11 @@ struct BodyToDecode {
 
 impl BodyToDecode {
     /// The body in `raw`, if it is one: a 2xx the generated types refused, or one the hooks handed
-    /// back undecoded. Anything else is returned as it is.
+    /// back undecoded with the status `operation` documents for success (any other status stays
+    /// unexpected, as the generated code has it). Anything else is returned as it is.
     async fn from_raw(
         raw: progenitor_client::Error<ApiError>,
+        operation: Operation,
         span: &tracing::Span,
     ) -> std::result::Result<Self, progenitor_client::Error<ApiError>> {
         match raw {
@@ -79,7 +81,7 @@ impl BodyToDecode {
                 refused: Some(refused),
             }),
             progenitor_client::Error::UnexpectedResponse(response)
-                if response.status().is_success() =>
+                if response.status() == operation.endpoint().success =>
             {
                 span.record("status", response.status().as_u16());
                 if let Some(id) = error::request_id(response.headers()) {
@@ -290,7 +292,7 @@ impl Pipeline {
                 }
                 // A 2xx whose body is large, or which the generated types refuse: decoded here,
                 // leaving out values of unexpected types outside the identifying fields.
-                Ok(Err(raw)) => match BodyToDecode::from_raw(raw, span).await {
+                Ok(Err(raw)) => match BodyToDecode::from_raw(raw, operation, span).await {
                     Ok(body) => match body.decode::<T>(operation, deadline).await {
                         Ok(decoded) => {
                             self.log_response(&decoded.value);

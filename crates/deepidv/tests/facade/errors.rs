@@ -127,6 +127,32 @@ async fn a_refused_decision_keeps_the_server_words() {
     assert_eq!(message, "Session cannot be verified in its current state");
 }
 
+/// A 2xx the spec does not document (201) is unexpected whatever the size of its body: a large
+/// one, which the pipeline decodes itself off the runtime, is refused like a small one.
+#[tokio::test]
+async fn an_undocumented_success_status_is_refused_at_any_size() {
+    let row = session_json("s1", "VERIFIED");
+    for rows in [1, 2_000] {
+        let page = json!({"sessions": vec![row.clone(); rows], "next_token": null}).to_string();
+        assert!(rows == 1 || page.len() > 256 * 1024, "{}", page.len());
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(with_json(201, &page))
+            .mount(&server)
+            .await;
+        let e = client(&server)
+            .sessions()
+            .list(SessionListParams::new())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::Decode { .. }),
+            "{} bytes: {e:?}",
+            page.len()
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_404_is_not_found() {
     let e = retrieve_error(with_json(404, r#"{"error":"Session not found"}"#)).await;
