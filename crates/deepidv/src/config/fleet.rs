@@ -11,7 +11,7 @@ use crate::{
 
 impl ClientBuilder {
     /// Fleet mode (feature `redis`): every client built with this API key and this Redis, in
-    /// any process, shares one rate-limit bucket (this client's [`RateLimit`]) and one
+    /// any process, shares one rate-limit bucket (this client's [`RateLimit`](crate::RateLimit)) and one
     /// [`create_once`](crate::Sessions::create_once) per `external_id`. `url` is a Redis URL
     /// (`redis://host:6379/0`, `rediss://...`, `redis+unix:///path/redis.sock`); a malformed one
     /// fails [`build`](Self::build) with [`Error::Config`].
