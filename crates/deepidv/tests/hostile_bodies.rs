@@ -27,6 +27,33 @@ fn builder(mock: &MockServer) -> deepidv::ClientBuilder {
         .api_key(mock.api_key())
 }
 
+/// deepidv-mock answering every list request with `body`.
+async fn answering_list_with(body: String) -> MockServer {
+    let mock = MockServer::start().await;
+    mock.inject(
+        Fault::status(200)
+            .body("application/json", body)
+            .on(MockOperation::ListSessions),
+    );
+    mock
+}
+
+/// A list page of `rows` copies of the published record, ids `s-0`, `s-1`, ..., each changed by
+/// `edit` (given its row).
+fn page_of_records(rows: usize, edit: impl Fn(usize, &mut Value)) -> String {
+    let record: Value =
+        serde_json::from_str(include_str!("fixtures/retrieve-session.response.json")).unwrap();
+    let sessions: Vec<Value> = (0..rows)
+        .map(|row| {
+            let mut copy = record["session_record"].clone();
+            copy["id"] = format!("s-{row}").into();
+            edit(row, &mut copy);
+            copy
+        })
+        .collect();
+    serde_json::json!({"sessions": sessions, "next_token": null}).to_string()
+}
+
 /// Turns leaves of `value` to the wrong JSON type (strings become numbers, numbers and booleans
 /// strings), except the record's `id` and `status`: the leaves whose position in document order
 /// is `row` modulo `rows`, so that each row has other fields broken.
@@ -66,29 +93,17 @@ fn some_leaves_the_wrong_type(
 fn hostile_page(size: usize) -> String {
     let record: Value =
         serde_json::from_str(include_str!("fixtures/retrieve-session.response.json")).unwrap();
-    let record = &record["session_record"];
-    let rows = size / record.to_string().len();
-    let sessions: Vec<Value> = (0..rows)
-        .map(|row| {
-            let mut copy = record.clone();
-            some_leaves_the_wrong_type(&mut copy, None, &mut 0, row, rows);
-            copy["id"] = format!("s-{row}").into();
-            copy
-        })
-        .collect();
-    serde_json::json!({"sessions": sessions, "next_token": null}).to_string()
+    let rows = size / record["session_record"].to_string().len();
+    page_of_records(rows, |row, copy| {
+        some_leaves_the_wrong_type(copy, None, &mut 0, row, rows);
+    })
 }
 
 #[tokio::test]
 async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
     let body = hostile_page(1024 * 1024);
     assert!(body.len() > 900_000, "{}", body.len());
-    let mock = MockServer::start().await;
-    mock.inject(
-        Fault::status(200)
-            .body("application/json", body)
-            .on(MockOperation::ListSessions),
-    );
+    let mock = answering_list_with(body).await;
     let sessions = builder(&mock)
         .total_timeout(Duration::from_secs(5))
         .max_response_bytes(4 * 1024 * 1024)
@@ -134,12 +149,7 @@ async fn a_hostile_body_neither_stalls_the_runtime_nor_outlives_the_deadline() {
 #[tokio::test]
 async fn a_total_timeout_ends_a_hostile_decode_on_time() {
     let body = hostile_page(4 * 1024 * 1024);
-    let mock = MockServer::start().await;
-    mock.inject(
-        Fault::status(200)
-            .body("application/json", body)
-            .on(MockOperation::ListSessions),
-    );
+    let mock = answering_list_with(body).await;
     let total = Duration::from_millis(1_500);
     let sessions = builder(&mock)
         .total_timeout(total)
@@ -166,23 +176,10 @@ async fn a_total_timeout_ends_a_hostile_decode_on_time() {
 /// large page. Every row keeps its other values; one pass leaves the field out everywhere.
 #[tokio::test]
 async fn one_field_of_the_wrong_type_in_every_row_is_left_out_in_one_pass() {
-    let record: Value =
-        serde_json::from_str(include_str!("fixtures/retrieve-session.response.json")).unwrap();
-    let sessions: Vec<Value> = (0..200)
-        .map(|row| {
-            let mut copy = record["session_record"].clone();
-            copy["id"] = format!("s-{row}").into();
-            copy["analysis_data"]["faceliveness_score"] = "high".into();
-            copy
-        })
-        .collect();
-    let body = serde_json::json!({"sessions": sessions, "next_token": null}).to_string();
-    let mock = MockServer::start().await;
-    mock.inject(
-        Fault::status(200)
-            .body("application/json", body)
-            .on(MockOperation::ListSessions),
-    );
+    let body = page_of_records(200, |_, copy| {
+        copy["analysis_data"]["faceliveness_score"] = "high".into();
+    });
+    let mock = answering_list_with(body).await;
     let sessions = builder(&mock)
         .max_response_bytes(16 * 1024 * 1024)
         .build()
@@ -218,24 +215,10 @@ async fn one_field_of_the_wrong_type_in_every_row_is_left_out_in_one_pass() {
 /// code decoded it inline, and the ticker stood still for the whole decode.
 #[tokio::test]
 async fn a_large_valid_page_is_decoded_off_the_runtime() {
-    let record: Value =
-        serde_json::from_str(include_str!("fixtures/retrieve-session.response.json")).unwrap();
     let rows = 700;
-    let sessions: Vec<Value> = (0..rows)
-        .map(|row| {
-            let mut copy = record["session_record"].clone();
-            copy["id"] = format!("s-{row}").into();
-            copy
-        })
-        .collect();
-    let body = serde_json::json!({"sessions": sessions, "next_token": null}).to_string();
+    let body = page_of_records(rows, |_, _| {});
     assert!(body.len() > 7 * 1024 * 1024, "{}", body.len());
-    let mock = MockServer::start().await;
-    mock.inject(
-        Fault::status(200)
-            .body("application/json", body)
-            .on(MockOperation::ListSessions),
-    );
+    let mock = answering_list_with(body).await;
     let sessions = builder(&mock).build().unwrap().sessions();
     // The longest wait between two ticks of a 10 ms ticker on this runtime.
     let longest_gap = Arc::new(AtomicU64::new(0));
