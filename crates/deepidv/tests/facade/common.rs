@@ -49,6 +49,28 @@ pub fn body_json(request: &Request) -> Value {
     serde_json::from_slice(&request.body).unwrap()
 }
 
+/// Serves `GET /v1/sessions` as `pages`: each is the `next_token` it answers (`None`: the first
+/// request, which has none) and the body it answers with.
+pub async fn serve_pages(
+    server: &MockServer,
+    pages: impl IntoIterator<Item = (Option<&str>, Value)>,
+) {
+    use wiremock::{
+        Mock,
+        matchers::{method, path, query_param, query_param_is_missing},
+    };
+    for (token, body) in pages {
+        let mock = Mock::given(method("GET")).and(path("/v1/sessions"));
+        let mock = match token {
+            None => mock.and(query_param_is_missing("next_token")),
+            Some(token) => mock.and(query_param("next_token", token)),
+        };
+        mock.respond_with(json(body.to_string()))
+            .mount(server)
+            .await;
+    }
+}
+
 /// A minimal valid session record with the given id and status.
 pub fn session_json(id: &str, status: &str) -> Value {
     serde_json::json!({

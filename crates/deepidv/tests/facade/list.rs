@@ -5,7 +5,7 @@ use deepidv::{Error, SessionListParams, SessionStatus};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, MockServer,
-    matchers::{method, path, query_param, query_param_is_missing},
+    matchers::{method, path},
 };
 
 use crate::common::*;
@@ -25,21 +25,15 @@ fn page(range: std::ops::Range<usize>, next: Option<&str>) -> Value {
 /// Serves sessions 0..1100 as three pages: (no token) 0..500 → t1: 500..1000 → t2: 1000..1100.
 async fn three_pages() -> MockServer {
     let server = MockServer::start().await;
-    let pages = [
-        (None, 0..500, Some("t1")),
-        (Some("t1"), 500..1000, Some("t2")),
-        (Some("t2"), 1000..1100, None),
-    ];
-    for (token, range, next) in pages {
-        let mock = Mock::given(method("GET")).and(path("/v1/sessions"));
-        let mock = match token {
-            None => mock.and(query_param_is_missing("next_token")),
-            Some(token) => mock.and(query_param("next_token", token)),
-        };
-        mock.respond_with(json(page(range, next).to_string()))
-            .mount(&server)
-            .await;
-    }
+    serve_pages(
+        &server,
+        [
+            (None, page(0..500, Some("t1"))),
+            (Some("t1"), page(500..1000, Some("t2"))),
+            (Some("t2"), page(1000..1100, None)),
+        ],
+    )
+    .await;
     server
 }
 
@@ -185,21 +179,15 @@ async fn server_side_filters_are_sent_while_emulating() {
 #[tokio::test]
 async fn empty_pages_with_a_token_are_followed() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(query_param_is_missing("next_token"))
-        .respond_with(json(page(0..0, Some("t1")).to_string()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("next_token", "t1"))
-        .respond_with(json(page(0..0, Some("t2")).to_string()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("next_token", "t2"))
-        .respond_with(json(page(0..3, None).to_string()))
-        .mount(&server)
-        .await;
+    serve_pages(
+        &server,
+        [
+            (None, page(0..0, Some("t1"))),
+            (Some("t1"), page(0..0, Some("t2"))),
+            (Some("t2"), page(0..3, None)),
+        ],
+    )
+    .await;
 
     let page = client(&server)
         .sessions()
@@ -215,16 +203,14 @@ async fn empty_pages_with_a_token_are_followed() {
 #[tokio::test]
 async fn a_repeated_token_is_an_error_not_a_loop() {
     let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(query_param_is_missing("next_token"))
-        .respond_with(json(page(0..2, Some("t1")).to_string()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("next_token", "t1"))
-        .respond_with(json(page(0..0, Some("t1")).to_string()))
-        .mount(&server)
-        .await;
+    serve_pages(
+        &server,
+        [
+            (None, page(0..2, Some("t1"))),
+            (Some("t1"), page(0..0, Some("t1"))),
+        ],
+    )
+    .await;
     let sessions = client(&server).sessions();
 
     let emulated = within(sessions.list(SessionListParams::new().status(SessionStatus::Failed)))
@@ -286,18 +272,7 @@ async fn list_all_keeps_the_unreadable_values_of_the_sessions_it_yields() {
         "next_token": "t1",
     });
     let second = json!({ "sessions": [unreadable("s3", "VERIFIED", 3)], "next_token": null });
-    Mock::given(method("GET"))
-        .and(path("/v1/sessions"))
-        .and(query_param_is_missing("next_token"))
-        .respond_with(json(first.to_string()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/sessions"))
-        .and(query_param("next_token", "t1"))
-        .respond_with(json(second.to_string()))
-        .mount(&server)
-        .await;
+    serve_pages(&server, [(None, first), (Some("t1"), second)]).await;
 
     let mut stream = client(&server)
         .sessions()
@@ -342,18 +317,7 @@ async fn a_stream_shows_how_far_it_is() {
         "next_token": "t1"
     });
     let last = json!({"sessions": [session_json("s4", "VERIFIED")], "next_token": null});
-    Mock::given(method("GET"))
-        .and(path("/v1/sessions"))
-        .and(query_param_is_missing("next_token"))
-        .respond_with(json(first.to_string()))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/sessions"))
-        .and(query_param("next_token", "t1"))
-        .respond_with(json(last.to_string()))
-        .mount(&server)
-        .await;
+    serve_pages(&server, [(None, first), (Some("t1"), last)]).await;
 
     let mut stream = client(&server)
         .sessions()

@@ -297,33 +297,23 @@ async fn invalid_params_are_an_error_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_repeated_token_ends_the_walk_with_an_error() {
-    use wiremock::{
-        Mock, MockServer as Wire,
-        matchers::{method, query_param, query_param_is_missing},
-    };
-    let server = Wire::start().await;
+    let server = wiremock::MockServer::start().await;
     let page = |ids: &[&str], next: Option<&str>| {
         let sessions: Vec<serde_json::Value> = ids
             .iter()
             .map(|id| crate::common::session_json(id, "PENDING"))
             .collect();
-        serde_json::json!({ "sessions": sessions, "next_token": next }).to_string()
+        serde_json::json!({ "sessions": sessions, "next_token": next })
     };
-    Mock::given(method("GET"))
-        .and(query_param_is_missing("next_token"))
-        .respond_with(crate::common::json(page(&["a", "b"], Some("t1"))))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("next_token", "t1"))
-        .respond_with(crate::common::json(page(&[], Some("t2"))))
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(query_param("next_token", "t2"))
-        .respond_with(crate::common::json(page(&["c"], Some("t1"))))
-        .mount(&server)
-        .await;
+    crate::common::serve_pages(
+        &server,
+        [
+            (None, page(&["a", "b"], Some("t1"))),
+            (Some("t1"), page(&[], Some("t2"))),
+            (Some("t2"), page(&["c"], Some("t1"))),
+        ],
+    )
+    .await;
 
     let walked = collect(
         crate::common::client(&server)
